@@ -1,0 +1,2 @@
+# cmd/: the command-line front end; the only code that prints or exits.
+CMD_SRCS += cmd/main.c

@@ -1,0 +1,38 @@
+/*
+ * limits.h — every size bound ferry enforces, in one place.
+ *
+ * Anything read from a stick, a mirror or the sky is hostile; each parser
+ * checks lengths against one of these before it allocates.  Raising one is
+ * a format decision: say why in docs/format.md.
+ */
+#ifndef FERRY_CORE_LIMITS_H
+#define FERRY_CORE_LIMITS_H
+
+/* Chunker bounds (the configured values must lie inside these). */
+#define LIMIT_CHUNK_MIN_FLOOR (1u << 10)         /* 1 KiB */
+#define LIMIT_CHUNK_MAX (4u << 20)               /* 4 MiB */
+
+/* A pack file and its index. */
+#define LIMIT_PACK_BYTES (1ull << 32) - 1        /* under 4 GiB: FAT32-safe */
+#define LIMIT_PACK_ENTRIES (1u << 22)
+#define LIMIT_PACK_DEFAULT_BYTES (64ull << 20)   /* recommended pack cap */
+
+/* Text formats. */
+#define LIMIT_POINTER_BYTES (32u << 20)          /* a pointer blob (≈ 400k chunks) */
+#define LIMIT_POINTER_CHUNKS 400000u
+#define LIMIT_HEAD_BYTES (64u << 10)
+#define LIMIT_CONFIG_BYTES (256u << 10)
+#define LIMIT_CATALOG_BYTES (256u << 20)
+#define LIMIT_KEY_FILE_BYTES (64u << 10)
+#define LIMIT_LINE_BYTES (64u << 10)
+
+/* Names. */
+#define LIMIT_PATH_BYTES 4096u
+#define LIMIT_NAME_BYTES 255u
+#define LIMIT_CHANNEL_BYTES 200u
+#define LIMIT_PATH_DEPTH 64u
+
+/* A single file in a release: 1 TiB (deliberately above any real video). */
+#define LIMIT_FILE_BYTES (1ull << 40)
+
+#endif

@@ -1,0 +1,2 @@
+# manifests/: see manifests/manifests.h
+LIB_SRCS +=

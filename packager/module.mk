@@ -1,0 +1,2 @@
+# packager/: see packager/packager.h
+LIB_SRCS +=

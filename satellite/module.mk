@@ -1,0 +1,2 @@
+# satellite/: see satellite/satellite.h
+LIB_SRCS +=

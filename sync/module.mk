@@ -1,0 +1,2 @@
+# sync/: see sync/sync.h
+LIB_SRCS +=
