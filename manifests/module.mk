@@ -1,2 +1,2 @@
-# manifests/: see manifests/manifests.h
-LIB_SRCS +=
+# manifests/: every .c file in this folder belongs to libferry.
+LIB_SRCS += $(wildcard manifests/*.c)

@@ -1,2 +1,2 @@
-# packager/: see packager/packager.h
-LIB_SRCS +=
+# packager/: every .c file in this folder belongs to libferry.
+LIB_SRCS += $(wildcard packager/*.c)

@@ -1,2 +1,2 @@
-# satellite/: see satellite/satellite.h
-LIB_SRCS +=
+# satellite/: every .c file in this folder belongs to libferry.
+LIB_SRCS += $(wildcard satellite/*.c)

@@ -1,2 +1,2 @@
-# sync/: see sync/sync.h
-LIB_SRCS +=
+# sync/: every .c file in this folder belongs to libferry.
+LIB_SRCS += $(wildcard sync/*.c)
