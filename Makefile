@@ -44,6 +44,9 @@ TEST_BINS :=
 FUZZ_TARGETS :=
 TOOL_BINS :=
 
+LIB := $(B)/libferry.a
+FERRY := $(B)/ferry
+
 include core/module.mk
 include packager/module.mk
 include manifests/module.mk
@@ -54,8 +57,6 @@ include tests/module.mk
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 CMD_OBJS := $(CMD_SRCS:%.c=$(B)/%.o)
-LIB := $(B)/libferry.a
-FERRY := $(B)/ferry
 
 .PHONY: all check bench demo deps layering clean tests fuzz format
 all: $(FERRY)
