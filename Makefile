@@ -63,7 +63,7 @@ all: $(FERRY)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	@echo "  CC  $<"; $(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -76,7 +76,7 @@ $(FERRY): $(CMD_OBJS) $(LIB)
 # Test programs: tests/<module>/test_x.c -> $(B)/tests/<module>/test_x
 $(B)/tests/%: tests/%.c $(B)/tests/harness.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(B)/tests/harness.o $(LIB) $(PKG_LIBS) $(TEST_LIBS_$(notdir $@))
+	@echo "  CC  $<"; $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(B)/tests/harness.o $(LIB) $(PKG_LIBS) $(TEST_LIBS_$(notdir $@))
 
 tests: $(FERRY) $(TEST_BINS) $(TOOL_BINS) $(FUZZ_REPLAY_BINS)
 

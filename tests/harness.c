@@ -35,6 +35,9 @@ const char *t_tmpdir(void)
 
 		snprintf(tmpdir, sizeof(tmpdir), "%s/ferry-unit-%s-%d", base ? base : "/tmp", prog,
 			 (int)getpid());
+		for (char *s = tmpdir + strlen(base ? base : "/tmp") + 1; *s; s++)
+			if (*s == '/')
+				*s = '-';
 		mkdir(tmpdir, 0755);
 	}
 	return tmpdir;
