@@ -26,7 +26,7 @@ int mf_pointer_add(struct mf_pointer *p, const struct sha256 *id, uint32_t raw_l
 {
 	if (p->nchunks == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 16, bytes;
-		struct mf_chunk_ref *g;
+		struct chunk_ref *g;
 
 		if (cap > LIMIT_POINTER_CHUNKS)
 			cap = LIMIT_POINTER_CHUNKS;

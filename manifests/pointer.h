@@ -29,18 +29,14 @@
 #include "core/buf.h"
 #include "core/crypto.h"
 #include "core/err.h"
+#include "packager/chunk_ref.h"
 
-struct mf_chunk_ref {
-	struct sha256 id;
-	uint32_t raw_len;
-	uint32_t stored_len;
-};
 
 struct mf_pointer {
 	uint64_t size;
 	struct sha256 hash;
 	size_t nchunks;
-	struct mf_chunk_ref *chunks; /* owned; freed by mf_pointer_release */
+	struct chunk_ref *chunks; /* owned; freed by mf_pointer_release */
 	size_t cap;
 };
 
