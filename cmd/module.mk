@@ -1,2 +1,2 @@
 # cmd/: the command-line front end; the only code that prints or exits.
-CMD_SRCS += cmd/main.c
+CMD_SRCS += $(wildcard cmd/*.c)

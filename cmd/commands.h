@@ -1,0 +1,14 @@
+/*
+ * commands.h — one function per ferry command, each in cmd/cmd_<name>.c.
+ * argv[0] is the command's name; the function returns the exit code.
+ */
+#ifndef FERRY_CMD_COMMANDS_H
+#define FERRY_CMD_COMMANDS_H
+
+#include "cmd/cli.h"
+
+int cmd_repo_init(struct cli *c, int argc, char **argv);
+int cmd_pack(struct cli *c, int argc, char **argv);
+int cmd_verify(struct cli *c, int argc, char **argv);
+
+#endif
