@@ -1,6 +1,7 @@
 /*
  * git_libgit2.c — the libgit2 adapter: the manifest repository's objects,
- * packs and refs (the API is manifests/mgit.h).
+ * packs and refs (the API is manifests/mgit.h; git_libgit2_int.h lists the
+ * files that share the work).
  *
  * This is the only file in ferry that includes libgit2.  Every libgit2
  * failure leaves here as a negative errno plus one err_set() line
@@ -12,21 +13,22 @@
  * ever be written loose.  New objects are hashed here and handed straight
  * to the mempack backend (after a lookup that skips objects already
  * packed); going through git_odb_write() instead would rescan objects/pack
- * once per new object, which dominates a 100,000-file release.  Their IDs
- * are remembered in insertion order (the "pending" set).
+ * once per new object.  Their IDs are remembered in write order (the
+ * "pending" set).
  *
- * Flushing.  git_mempack_dump() is not used: it packs what is reachable
- * from the new commits, which re-packs every unchanged blob of a release
- * and drops objects no commit reaches.  Instead a git_packbuilder is given
- * exactly the pending IDs (it finds deltas among them), its output is fed
- * to a git_indexer writing into a private directory objects/incoming-*,
- * and the finished .pack and .idx are fsynced, renamed into objects/pack
- * (pack first, so an index never names a missing pack) and the directory
- * fsynced.  Only then is the mempack reset.  A pack imported from outside
- * takes the same path through the indexer, which checks every object's
- * hash, the pack checksum and (verify mode) that everything the pack's
- * commits and trees name is present.  mgit_verify() re-indexes each pack
- * the same way and compares the rebuilt .idx with the one on disk.
+ * Flushing.  The pending objects are written as one pack stream (zlib per
+ * object, SHA-1 trailer) straight into a git_indexer working in a private
+ * directory objects/incoming-*; the finished .pack and .idx are fsynced,
+ * renamed into objects/pack (pack first, so an index never names a
+ * missing pack) and the directory fsynced; only then is the mempack reset.
+ * Neither git_mempack_dump() (it packs what the new commits reach: every
+ * unchanged blob again, and nothing unreachable) nor git_packbuilder (a
+ * 1 MiB buffer and a delta search per object: 3x slower, 10x under ASan,
+ * for no smaller pack) is used; docs/manifests-git.md has the numbers.
+ *
+ * Importing.  A pack from outside goes through the same indexer, which
+ * hashes every object and checks the pack checksum, then a completeness
+ * check with ferry's strict parsers, then the same installation.
  *
  * Stock git must be able to clone the directory, from a folder or as dumb
  * HTTP: info/refs and objects/info/packs are regenerated here (libgit2 has
@@ -65,16 +67,6 @@
 /* libgit2 keeps parsed objects in a process-wide cache; keep it small, a
  * school box has little memory. */
 #define LG_CACHE_BYTES (16 << 20)
-
-struct mgit {
-	git_repository *repo;
-	git_odb *odb;
-	git_odb_backend *mempack;   /* owned by odb */
-	struct mgit_oidset pending; /* objects in the mempack, in write order */
-	char *gitdir;
-	char *objdir;
-	char *packdir;
-};
 
 /* ---- errors and the library's global state ---------------------------- */
 
@@ -419,6 +411,22 @@ static int obj_header(git_object_t *type, size_t *size, struct mgit *g, const st
 	return 0;
 }
 
+int mgit_obj_stat(enum mgit_kind *kind, size_t *size, struct mgit *g, const struct mgit_oid *id)
+{
+	git_object_t type;
+	int r = obj_header(&type, size, g, id);
+
+	*kind = (enum mgit_kind)type;
+	return r;
+}
+
+int mgit_odb_refresh(struct mgit *g)
+{
+	int r = git_odb_refresh(g->odb);
+
+	return r < 0 ? lg_err(r, "rescanning objects/pack") : 0;
+}
+
 int mgit_obj_read(struct buf *out, struct mgit *g, const struct mgit_oid *id, enum mgit_kind kind,
 		  size_t max)
 {
@@ -482,146 +490,7 @@ int mgit_obj_expect(struct mgit *g, const struct mgit_oid *id, enum mgit_kind wa
 	return 0;
 }
 
-/* ---- small helpers for files and names -------------------------------- */
-
-/* A sorted list of strings (file or ref names). */
-struct strv {
-	char **v;
-	size_t n, cap;
-};
-
-static void strv_release(struct strv *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		mem_free(s->v[i]);
-	mem_free(s->v);
-	memset(s, 0, sizeof(*s));
-}
-
-static int strv_push(struct strv *s, const char *str)
-{
-	char *copy;
-
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16, bytes;
-		char **v;
-
-		if (!mem_mul_ok(&bytes, cap, sizeof(*v)) || !(v = mem_realloc(s->v, bytes)))
-			return -ENOMEM;
-		s->v = v;
-		s->cap = cap;
-	}
-	copy = mem_strdup(str);
-	if (!copy)
-		return -ENOMEM;
-	s->v[s->n++] = copy;
-	return 0;
-}
-
-static int str_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The names in dir, sorted (none if dir does not exist). */
-static int dir_list(struct strv *out, const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int r = 0;
-
-	if (!d)
-		return errno == ENOENT ? 0 : err_set(-errno, "%s: %s", dir, strerror(errno));
-	while (r >= 0 && (e = readdir(d))) {
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			r = strv_push(out, e->d_name);
-	}
-	closedir(d);
-	if (out->n > 1)
-		qsort(out->v, out->n, sizeof(*out->v), str_cmp);
-	return r;
-}
-
-static bool has_suffix(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), k = strlen(suffix);
-
-	return n >= k && strcmp(s + n - k, suffix) == 0;
-}
-
-/* "pack-<40 hex>.pack" or ".idx" -> true, and hex (41 bytes) gets the hash. */
-static bool pack_name_parse(char *hex, const char *name, const char *ext)
-{
-	struct mgit_oid id;
-
-	if (strlen(name) != 5 + MGIT_OID_HEX + strlen(ext) || strncmp(name, "pack-", 5) ||
-	    strcmp(name + 5 + MGIT_OID_HEX, ext))
-		return false;
-	memcpy(hex, name + 5, MGIT_OID_HEX);
-	hex[MGIT_OID_HEX] = '\0';
-	if (hex_decode(id.id, MGIT_OID_LEN, hex, MGIT_OID_HEX) < 0)
-		return false;
-	for (int i = 0; i < MGIT_OID_HEX; i++) {
-		if (hex[i] >= 'A' && hex[i] <= 'F')
-			return false;
-	}
-	return true;
-}
-
-static char *path_of(const char *dir, const char *hex, const char *ext)
-{
-	char name[5 + MGIT_OID_HEX + 8];
-
-	snprintf(name, sizeof(name), "pack-%s%s", hex, ext);
-	return fs_join(dir, name);
-}
-
-static int file_sync(const char *path)
-{
-	AUTO_CLOSE int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0 || fsync(fd) < 0)
-		return err_set(-errno, "%s: %s", path, strerror(errno));
-	return 0;
-}
-
 /* ---- writing and installing packs ------------------------------------- */
-
-/* A private directory, objects/incoming-XXXXXX, where the indexer writes;
- * it is on the same file system as objects/pack, so renames are atomic. */
-static int staging_new(char **out, struct mgit *g)
-{
-	char *dir = fs_join(g->objdir, "incoming-XXXXXX");
-	int r;
-
-	if (!dir)
-		return -ENOMEM;
-	if (!mkdtemp(dir)) {
-		r = err_set(-errno, "%s: %s", dir, strerror(errno));
-		mem_free(dir);
-		return r;
-	}
-	*out = dir;
-	return 0;
-}
-
-static void staging_remove(char *dir)
-{
-	DIR *d;
-	struct dirent *e;
-
-	if (!dir)
-		return;
-	d = opendir(dir);
-	while (d && (e = readdir(d))) {
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			(void)unlinkat(dirfd(d), e->d_name, 0);
-	}
-	if (d)
-		closedir(d);
-	(void)rmdir(dir);
-	mem_free(dir);
-}
 
 /* Each git_indexer_append() maps and unmaps a window of the pack, so the
  * packbuilder's many small writes (an object header, a few bytes of zlib)
@@ -732,15 +601,20 @@ static int index_file(char *hex, const char *dir, const char *path, uint64_t max
 	return r;
 }
 
+int mgit_pack_reindex(char *hex, const char *dir, const char *pack_path)
+{
+	return index_file(hex, dir, pack_path, UINT64_MAX);
+}
+
 /* Moves pack-<hex>.pack and .idx from the staging directory into
  * objects/pack: both fsynced, the pack renamed first, then the directory
  * fsynced.  A pack already installed is left as it is. */
 static int pack_install(struct mgit *g, const char *stage, const char *hex)
 {
-	AUTO_FREE char *sp = path_of(stage, hex, ".pack");
-	AUTO_FREE char *si = path_of(stage, hex, ".idx");
-	AUTO_FREE char *dp = path_of(g->packdir, hex, ".pack");
-	AUTO_FREE char *di = path_of(g->packdir, hex, ".idx");
+	AUTO_FREE char *sp = mgit_pack_path(stage, hex, ".pack");
+	AUTO_FREE char *si = mgit_pack_path(stage, hex, ".idx");
+	AUTO_FREE char *dp = mgit_pack_path(g->packdir, hex, ".pack");
+	AUTO_FREE char *di = mgit_pack_path(g->packdir, hex, ".idx");
 	int r;
 
 	if (!sp || !si || !dp || !di)
@@ -749,9 +623,9 @@ static int pack_install(struct mgit *g, const char *stage, const char *hex)
 		return 0;
 	r = fs_mkdir_p(g->packdir, 0755);
 	if (r >= 0)
-		r = file_sync(sp);
+		r = mgit_file_sync(sp);
 	if (r >= 0)
-		r = file_sync(si);
+		r = mgit_file_sync(si);
 	if (r >= 0 && rename(sp, dp) < 0)
 		r = err_set(-errno, "%s: %s", dp, strerror(errno));
 	if (r >= 0 && rename(si, di) < 0)
@@ -957,7 +831,7 @@ int mgit_flush(char *name_out, size_t cap, struct mgit *g)
 	}
 	r = sha1_ctx_new(&w.sha);
 	if (r >= 0)
-		r = staging_new(&stage, g);
+		r = mgit_staging_new(&stage, g->objdir);
 	if (r >= 0)
 		r = indexing_begin(&ix, stage);
 	if (r >= 0)
@@ -971,7 +845,7 @@ int mgit_flush(char *name_out, size_t cap, struct mgit *g)
 		r = pack_install(g, stage, hex);
 	indexing_release(&ix);
 	packw_release(&w);
-	staging_remove(stage);
+	mgit_staging_remove(stage);
 	if (r >= 0)
 		r = pending_settle(g);
 	if (r >= 0)
@@ -1056,7 +930,7 @@ static int import_collect(const git_oid *id, void *payload)
 
 static int import_check(struct mgit *g, const char *stage, const char *hex)
 {
-	AUTO_FREE char *idx = path_of(stage, hex, ".idx");
+	AUTO_FREE char *idx = mgit_pack_path(stage, hex, ".idx");
 	struct import_check ic = { 0 };
 	struct import_ids ids = { 0 };
 	git_odb_backend *staged = NULL;
@@ -1092,14 +966,14 @@ int mgit_pack_import(char *name_out, size_t cap, struct mgit *g, const char *pac
 
 	if (r < 0)
 		return r;
-	r = staging_new(&stage, g);
+	r = mgit_staging_new(&stage, g->objdir);
 	if (r >= 0)
 		r = index_file(hex, stage, pack_path, LIMIT_GIT_PACK_BYTES);
 	if (r >= 0)
 		r = import_check(g, stage, hex);
 	if (r >= 0)
 		r = pack_install(g, stage, hex);
-	staging_remove(stage);
+	mgit_staging_remove(stage);
 	if (r >= 0 && (r = git_odb_refresh(g->odb)) < 0)
 		r = lg_err(r, "rescanning objects/pack");
 	if (r >= 0)
@@ -1157,6 +1031,21 @@ static int head_adopt(struct mgit *g, const char *refname)
 	return r < 0 ? lg_err(r, "pointing HEAD at a branch") : 0;
 }
 
+int mgit_head_target(char **out, struct mgit *g)
+{
+	git_reference *head = NULL;
+	int r = git_reference_lookup(&head, g->repo, "HEAD");
+
+	*out = NULL;
+	if (r < 0)
+		return lg_err(r, "HEAD");
+	if (git_reference_type(head) == GIT_REFERENCE_SYMBOLIC &&
+	    !(*out = mem_strdup(git_reference_symbolic_target(head))))
+		r = -ENOMEM;
+	git_reference_free(head);
+	return r;
+}
+
 int mgit_ref_update(struct mgit *g, const char *refname, const struct mgit_oid *new_id,
 		    const struct mgit_oid *expected_old)
 {
@@ -1192,57 +1081,20 @@ int mgit_ref_update(struct mgit *g, const char *refname, const struct mgit_oid *
 	return mgit_server_info_update(g);
 }
 
-struct refent {
-	char *name;
-	struct mgit_oid id;
-};
-
-struct refv {
-	struct refent *v;
-	size_t n, cap;
-};
-
-static void refv_release(struct refv *rv)
-{
-	for (size_t i = 0; i < rv->n; i++)
-		mem_free(rv->v[i].name);
-	mem_free(rv->v);
-	memset(rv, 0, sizeof(*rv));
-}
-
-static int refv_push(struct refv *rv, const char *name, const git_oid *id)
-{
-	if (rv->n == rv->cap) {
-		size_t cap = rv->cap ? rv->cap * 2 : 16, bytes;
-		struct refent *v;
-
-		if (!mem_mul_ok(&bytes, cap, sizeof(*v)) || !(v = mem_realloc(rv->v, bytes)))
-			return -ENOMEM;
-		rv->v = v;
-		rv->cap = cap;
-	}
-	rv->v[rv->n].name = mem_strdup(name);
-	if (!rv->v[rv->n].name)
-		return -ENOMEM;
-	oid_from_git(&rv->v[rv->n++].id, id);
-	return 0;
-}
-
-static int refent_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct refent *)a)->name, ((const struct refent *)b)->name);
-}
-
 /* Every direct ref, sorted by name. */
-static int refs_collect(struct refv *out, struct mgit *g)
+int mgit_refs_collect(struct mgit_refv *out, struct mgit *g)
 {
 	git_reference_iterator *it = NULL;
 	git_reference *ref;
 	int r = git_reference_iterator_new(&it, g->repo);
 
 	while (r >= 0 && (r = git_reference_next(&ref, it)) >= 0) {
-		if (git_reference_type(ref) == GIT_REFERENCE_DIRECT)
-			r = refv_push(out, git_reference_name(ref), git_reference_target(ref));
+		if (git_reference_type(ref) == GIT_REFERENCE_DIRECT) {
+			struct mgit_oid id;
+
+			oid_from_git(&id, git_reference_target(ref));
+			r = mgit_refv_push(out, git_reference_name(ref), &id);
+		}
 		git_reference_free(ref);
 	}
 	git_reference_iterator_free(it);
@@ -1253,20 +1105,20 @@ static int refs_collect(struct refv *out, struct mgit *g)
 		r = lg_err(r, "listing refs");
 	}
 	if (r < 0)
-		refv_release(out);
-	else if (out->n > 1)
-		qsort(out->v, out->n, sizeof(*out->v), refent_cmp);
+		mgit_refv_release(out);
+	else
+		mgit_refv_sort(out);
 	return r;
 }
 
 int mgit_refs_list(struct mgit *g, mgit_ref_fn cb, void *ctx)
 {
-	struct refv rv = { 0 };
-	int r = refs_collect(&rv, g);
+	struct mgit_refv rv = { 0 };
+	int r = mgit_refs_collect(&rv, g);
 
 	for (size_t i = 0; r == 0 && i < rv.n; i++)
 		r = cb(rv.v[i].name, &rv.v[i].id, ctx);
-	refv_release(&rv);
+	mgit_refv_release(&rv);
 	return r;
 }
 
@@ -1274,7 +1126,7 @@ int mgit_refs_list(struct mgit *g, mgit_ref_fn cb, void *ctx)
 
 /* What `git update-server-info` writes: "<id>\t<name>", plus the peeled
  * "<id>\t<name>^{}" line for an annotated tag. */
-static int info_refs_render(struct buf *out, struct mgit *g, const struct refv *rv)
+static int info_refs_render(struct buf *out, struct mgit *g, const struct mgit_refv *rv)
 {
 	char hex[MGIT_OID_HEX + 1];
 	int r = 0;
@@ -1302,65 +1154,50 @@ static int info_refs_render(struct buf *out, struct mgit *g, const struct refv *
 }
 
 /* Installed packs: "pack-<hex>.pack" files whose .idx is there too. */
-static int packs_installed(struct strv *out, struct mgit *g)
+static int packs_installed(struct mgit_strv *out, struct mgit *g)
 {
-	struct strv all = { 0 };
+	struct mgit_strv all = { 0 };
 	char hex[MGIT_OID_HEX + 1];
-	int r = dir_list(&all, g->packdir);
+	int r = mgit_dir_list(&all, g->packdir);
 
 	for (size_t i = 0; r >= 0 && i < all.n; i++) {
 		char idx[5 + MGIT_OID_HEX + 5];
 
-		if (!pack_name_parse(hex, all.v[i], ".pack"))
+		if (!mgit_pack_name_parse(hex, all.v[i], ".pack"))
 			continue;
 		snprintf(idx, sizeof(idx), "pack-%s.idx", hex);
-		if (bsearch(&(const char *){ idx }, all.v, all.n, sizeof(*all.v), str_cmp))
-			r = strv_push(out, all.v[i]);
+		if (bsearch(&(const char *){ idx }, all.v, all.n, sizeof(*all.v), mgit_str_cmp))
+			r = mgit_strv_push(out, all.v[i]);
 	}
-	strv_release(&all);
+	mgit_strv_release(&all);
 	return r;
 }
 
 static int info_packs_render(struct buf *out, struct mgit *g)
 {
-	struct strv packs = { 0 };
+	struct mgit_strv packs = { 0 };
 	int r = packs_installed(&packs, g);
 
 	for (size_t i = 0; r >= 0 && i < packs.n; i++)
 		r = buf_printf(out, "P %s\n", packs.v[i]);
 	if (r >= 0)
 		r = buf_append_byte(out, '\n');
-	strv_release(&packs);
+	mgit_strv_release(&packs);
 	return r;
 }
 
-/* Does the file hold exactly b?  (A missing file does not.) */
-static bool file_holds(const char *path, const struct buf *b)
+const char *const mgit_info_path[2] = { "info/refs", "objects/info/packs" };
+
+int mgit_server_info_render(struct buf out[2], struct mgit *g)
 {
-	struct buf cur;
-	bool same;
-
-	/* fs_read_file() asks for max + 1 bytes of room on each pass. */
-	buf_init(&cur, 2 * (b->len + 1) + 64);
-	same = fs_read_file(&cur, path, b->len + 1) >= 0 && cur.len == b->len &&
-	       (b->len == 0 || memcmp(cur.data, b->data, b->len) == 0);
-	buf_release(&cur);
-	return same;
-}
-
-/* The two files, rendered; info_path[i] relative to the gitdir. */
-static const char *const info_path[2] = { "info/refs", "objects/info/packs" };
-
-static int server_info_render(struct buf out[2], struct mgit *g)
-{
-	struct refv rv = { 0 };
-	int r = refs_collect(&rv, g);
+	struct mgit_refv rv = { 0 };
+	int r = mgit_refs_collect(&rv, g);
 
 	if (r >= 0)
 		r = info_refs_render(&out[0], g, &rv);
 	if (r >= 0)
 		r = info_packs_render(&out[1], g);
-	refv_release(&rv);
+	mgit_refv_release(&rv);
 	return r == -EFBIG ? err_set(r, "server info larger than %u bytes", LIMIT_CATALOG_BYTES) : r;
 }
 
@@ -1371,13 +1208,13 @@ int mgit_server_info_update(struct mgit *g)
 
 	buf_init(&want[0], LIMIT_CATALOG_BYTES);
 	buf_init(&want[1], LIMIT_CATALOG_BYTES);
-	r = server_info_render(want, g);
+	r = mgit_server_info_render(want, g);
 	for (int i = 0; r >= 0 && i < 2; i++) {
-		AUTO_FREE char *path = fs_join(g->gitdir, info_path[i]);
+		AUTO_FREE char *path = fs_join(g->gitdir, mgit_info_path[i]);
 
 		if (!path)
 			r = -ENOMEM;
-		else if (!file_holds(path, &want[i]) && (r = fs_mkdir_parents(path, 0755)) >= 0)
+		else if (!mgit_file_holds(path, &want[i]) && (r = fs_mkdir_parents(path, 0755)) >= 0)
 			r = fs_write_atomic(path, want[i].data, want[i].len);
 	}
 	buf_release(&want[0]);
@@ -1385,276 +1222,3 @@ int mgit_server_info_update(struct mgit *g)
 	return r;
 }
 
-/* ---- verify ----------------------------------------------------------- */
-
-struct verify {
-	struct mgit *g;
-	mgit_problem_fn problem;
-	void *ctx;
-	bool found;
-};
-
-static int report(struct verify *v, const char *fmt, ...) FERRY_PRINTF(2, 3);
-
-static int report(struct verify *v, const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	v->found = true;
-	return v->problem ? v->problem(line, v->ctx) : 0;
-}
-
-/* Compares two files; *at gets the first differing offset. */
-static int files_compare(bool *same, uint64_t *at, const char *a, const char *b)
-{
-	AUTO_CLOSE int fa = open(a, O_RDONLY | O_CLOEXEC);
-	AUTO_CLOSE int fb = open(b, O_RDONLY | O_CLOEXEC);
-	AUTO_FREE uint8_t *x = mem_alloc(2 * (size_t)IO_BLOCK);
-	uint64_t off = 0;
-
-	if (fa < 0 || fb < 0)
-		return err_set(-errno, "%s: %s", fa < 0 ? a : b, strerror(errno));
-	if (!x)
-		return -ENOMEM;
-	for (;;) {
-		ssize_t na = read(fa, x, IO_BLOCK), nb = read(fb, x + IO_BLOCK, IO_BLOCK);
-		size_t m;
-
-		if (na < 0 || nb < 0)
-			return err_set(-EIO, "reading %s or %s: %s", a, b, strerror(errno));
-		m = (size_t)(na < nb ? na : nb);
-		for (size_t i = 0; i < m; i++) {
-			if (x[i] != x[IO_BLOCK + i]) {
-				*same = false;
-				*at = off + i;
-				return 0;
-			}
-		}
-		if (na != nb || na == 0) {
-			*same = na == nb;
-			*at = off + m;
-			return 0;
-		}
-		off += (uint64_t)na;
-	}
-}
-
-/* Re-indexes one pack privately; the rebuilt index must equal the one on
- * disk byte for byte, and the pack must hash to its name. */
-static int verify_pack(struct verify *v, const char *name, const char *hex)
-{
-	AUTO_FREE char *pack = fs_join(v->g->packdir, name);
-	AUTO_FREE char *idx = path_of(v->g->packdir, hex, ".idx");
-	char *stage = NULL, got[MGIT_OID_HEX + 1];
-	AUTO_FREE char *rebuilt = NULL;
-	uint64_t at = 0;
-	bool same = false;
-	int r;
-
-	if (!pack || !idx)
-		return -ENOMEM;
-	if (!fs_exists(idx))
-		return report(v, "objects/pack/%s: has no index", name);
-	r = staging_new(&stage, v->g);
-	if (r < 0)
-		return r;
-	r = index_file(got, stage, pack, UINT64_MAX);
-	if (r == -ENOMEM) {
-		staging_remove(stage);
-		return r;
-	}
-	if (r < 0) {
-		r = report(v, "objects/pack/%s: %s", name, err_detail());
-	} else if (strcmp(got, hex) != 0) {
-		r = report(v, "objects/pack/%s: its contents hash to %s", name, got);
-	} else if (!(rebuilt = path_of(stage, hex, ".idx"))) {
-		r = -ENOMEM;
-	} else if ((r = files_compare(&same, &at, rebuilt, idx)) >= 0 && !same) {
-		r = report(v, "objects/pack/pack-%s.idx: differs from the index rebuilt from its pack at byte %llu",
-			   hex, (unsigned long long)at);
-	}
-	staging_remove(stage);
-	return r;
-}
-
-/* Files other git tools may keep beside packs. */
-static bool pack_side_file(const char *name)
-{
-	return has_suffix(name, ".keep") || has_suffix(name, ".rev") || has_suffix(name, ".bitmap") ||
-	       has_suffix(name, ".promisor") || has_suffix(name, ".mtimes");
-}
-
-static int verify_packs(struct verify *v)
-{
-	struct strv names = { 0 };
-	char hex[MGIT_OID_HEX + 1];
-	int r = dir_list(&names, v->g->packdir);
-
-	for (size_t i = 0; r == 0 && i < names.n; i++) {
-		const char *n = names.v[i];
-		char pack[5 + MGIT_OID_HEX + 6];
-
-		if (pack_name_parse(hex, n, ".pack")) {
-			r = verify_pack(v, n, hex);
-		} else if (pack_name_parse(hex, n, ".idx")) {
-			snprintf(pack, sizeof(pack), "pack-%s.pack", hex);
-			if (!bsearch(&(const char *){ pack }, names.v, names.n, sizeof(*names.v), str_cmp))
-				r = report(v, "objects/pack/%s: an index without its pack", n);
-		} else if (!pack_side_file(n)) {
-			r = report(v, "objects/pack/%s: not a pack or an index", n);
-		}
-	}
-	strv_release(&names);
-	return r;
-}
-
-/* Loose objects live in objects/<2 hex>/; there must be none. */
-static int verify_loose(struct verify *v)
-{
-	struct strv dirs = { 0 };
-	int r = dir_list(&dirs, v->g->objdir);
-
-	for (size_t i = 0; r == 0 && i < dirs.n; i++) {
-		struct strv files = { 0 };
-		uint8_t byte;
-		AUTO_FREE char *sub = NULL;
-
-		if (strlen(dirs.v[i]) != 2 || hex_decode(&byte, 1, dirs.v[i], 2) < 0)
-			continue;
-		sub = fs_join(v->g->objdir, dirs.v[i]);
-		r = sub ? dir_list(&files, sub) : -ENOMEM;
-		for (size_t j = 0; r == 0 && j < files.n; j++)
-			r = report(v, "objects/%s/%s: a loose object", dirs.v[i], files.v[j]);
-		strv_release(&files);
-	}
-	strv_release(&dirs);
-	return r;
-}
-
-/* One ref's history: every commit parses, is not a merge, and reaches a
- * complete tree.  Shared history is checked once (seen). */
-static int verify_history(struct verify *v, const struct refent *ref, struct mgit_oidset *commits,
-			  struct mgit_oidset *trees)
-{
-	struct mgit_oid cur = ref->id;
-	char hex[MGIT_OID_HEX + 1];
-	int r;
-
-	while ((r = mgit_oidset_add(commits, &cur)) > 0) {
-		struct mgit_commit c;
-
-		mgit_oid_fmt(hex, &cur);
-		r = mgit_commit_read(&c, v->g, &cur);
-		if (r == -ENOMEM)
-			return r;
-		if (r < 0)
-			return report(v, "%s: commit %s: %s", ref->name, hex, err_detail());
-		if (c.parent_count > 1)
-			r = report(v, "%s: commit %s is a merge; releases are linear", ref->name, hex);
-		if (r == 0)
-			r = mgit_tree_reach(v->g, &c.tree, trees, v->problem, v->ctx, &v->found);
-		cur = c.parent;
-		if (r != 0 || !c.has_parent) {
-			mgit_commit_release(&c);
-			return r;
-		}
-		mgit_commit_release(&c);
-	}
-	return r;
-}
-
-static int verify_head(struct verify *v, const struct refv *rv)
-{
-	git_reference *head = NULL;
-	const char *target;
-	bool branches = false, named = false;
-	int r = git_reference_lookup(&head, v->g->repo, "HEAD");
-
-	if (r < 0) {
-		r = lg_err(r, "HEAD");
-		return report(v, "%s", err_detail());
-	}
-	target = git_reference_type(head) == GIT_REFERENCE_SYMBOLIC ? git_reference_symbolic_target(head) : NULL;
-	for (size_t i = 0; i < rv->n; i++) {
-		branches |= strncmp(rv->v[i].name, "refs/heads/", 11) == 0;
-		named |= target && strcmp(rv->v[i].name, target) == 0;
-	}
-	if (target && branches && !named)
-		r = report(v, "HEAD names %s, which does not exist", target);
-	git_reference_free(head);
-	return r;
-}
-
-static int verify_refs(struct verify *v)
-{
-	struct mgit_oidset commits, trees;
-	struct refv rv = { 0 };
-	int r = refs_collect(&rv, v->g);
-
-	mgit_oidset_init(&commits);
-	mgit_oidset_init(&trees);
-	if (r < 0)
-		r = report(v, "refs: %s", err_detail());
-	for (size_t i = 0; r == 0 && i < rv.n; i++) {
-		git_object_t type;
-		size_t size;
-
-		if (obj_header(&type, &size, v->g, &rv.v[i].id) < 0)
-			r = report(v, "%s: %s", rv.v[i].name, err_detail());
-		else if (type != GIT_OBJECT_COMMIT)
-			r = report(v, "%s: points at a %s, not a commit", rv.v[i].name, kind_name(type));
-		else
-			r = verify_history(v, &rv.v[i], &commits, &trees);
-	}
-	if (r == 0)
-		r = verify_head(v, &rv);
-	mgit_oidset_release(&commits);
-	mgit_oidset_release(&trees);
-	refv_release(&rv);
-	return r;
-}
-
-static int verify_server_info(struct verify *v)
-{
-	struct buf want[2];
-	int r;
-
-	buf_init(&want[0], LIMIT_CATALOG_BYTES);
-	buf_init(&want[1], LIMIT_CATALOG_BYTES);
-	r = server_info_render(want, v->g);
-	for (int i = 0; r == 0 && i < 2; i++) {
-		AUTO_FREE char *path = fs_join(v->g->gitdir, info_path[i]);
-
-		if (!path)
-			r = -ENOMEM;
-		else if (!file_holds(path, &want[i]))
-			r = report(v, "%s: missing or stale (plain HTTP clients would miss refs or packs)",
-				   info_path[i]);
-	}
-	buf_release(&want[0]);
-	buf_release(&want[1]);
-	return r;
-}
-
-int mgit_verify(struct mgit *g, mgit_problem_fn problem, void *ctx)
-{
-	struct verify v = { .g = g, .problem = problem, .ctx = ctx };
-	int r = git_odb_refresh(g->odb);
-
-	if (r < 0)
-		return lg_err(r, "rescanning objects/pack");
-	r = verify_packs(&v);
-	if (r == 0)
-		r = verify_loose(&v);
-	if (r == 0)
-		r = verify_refs(&v);
-	if (r == 0)
-		r = verify_server_info(&v);
-	if (r != 0)
-		return r;
-	return v.found ? err_set(-EBADMSG, "%s: the repository has problems", g->gitdir) : 0;
-}
