@@ -917,6 +917,40 @@ static void test_pack_import(void)
 	buf_release(&out);
 }
 
+/* Packs stock git makes that are valid git but not valid releases. */
+static void test_pack_import_refusals(void)
+{
+	const char *work = tmp_path("foreign"), *dst = tmp_path("strict.git");
+	char name[MGIT_PACK_NAME_MAX], pack[1024];
+	struct mgit *g;
+	struct buf out;
+
+	buf_init(&out, 1 << 20);
+	rm_rf(work);
+	rm_rf(dst);
+	CHECK(sh(&out, "mkdir -p '%s' && cd '%s' && " GIT " init -q && ln -s target link && echo x > f && "
+		 GIT " add -A && " GIT " -c user.name=a -c user.email=a@x commit -q -m m && "
+		 GIT " rev-parse HEAD >/dev/null", work, work) == 0);
+	CHECK_OK(mgit_init(&g, dst));
+	/* Everything: a tree with a symlink. */
+	CHECK(sh(&out, "cd '%s' && " GIT " rev-list --objects --all | " GIT " pack-objects -q '%s/all'", work,
+		 t_tmpdir()) == 0);
+	snprintf(pack, sizeof(pack), "%s/all-%.40s.pack", t_tmpdir(), buf_str(&out));
+	CHECK_EQ_I(mgit_pack_import(name, sizeof(name), g, pack), -EBADMSG);
+	CHECK_MSG(strstr(err_detail(), "symlink"), "%s", err_detail());
+	/* The commit alone: its tree is nowhere. */
+	CHECK(sh(&out, "cd '%s' && " GIT " rev-parse HEAD | " GIT " pack-objects -q '%s/lone'", work,
+		 t_tmpdir()) == 0);
+	snprintf(pack, sizeof(pack), "%s/lone-%.40s.pack", t_tmpdir(), buf_str(&out));
+	CHECK_EQ_I(mgit_pack_import(name, sizeof(name), g, pack), -EBADMSG);
+	CHECK_MSG(strstr(err_detail(), "incomplete"), "%s", err_detail());
+	CHECK(sh(&out, "ls -A '%s/objects/pack' | wc -l", dst) == 0);
+	CHECK_STR(buf_str(&out), "0\n");
+	CHECK_OK(mgit_verify(g, NULL, NULL));
+	mgit_free(g);
+	buf_release(&out);
+}
+
 /* ---- verify ------------------------------------------------------------- */
 
 struct problems {
@@ -1231,6 +1265,7 @@ int main(void)
 		{ "git clone from the folder", test_git_clone_folder },
 		{ "git clone over plain HTTP", test_git_clone_http },
 		{ "pack import", test_pack_import },
+		{ "pack import refuses non-releases", test_pack_import_refusals },
 		{ "verify finds flipped bytes", test_verify_flipped_bytes },
 		{ "verify finds repository problems", test_verify_repository_state },
 		{ "ref compare-and-swap", test_ref_cas },
