@@ -142,8 +142,8 @@ static int lg_ready;
 
 static void lg_init_once(void)
 {
-	static const int levels[] = { GIT_CONFIG_LEVEL_SYSTEM, GIT_CONFIG_LEVEL_XDG,
-				      GIT_CONFIG_LEVEL_GLOBAL, GIT_CONFIG_LEVEL_PROGRAMDATA };
+	static const int levels[] = {GIT_CONFIG_LEVEL_SYSTEM, GIT_CONFIG_LEVEL_XDG,
+				     GIT_CONFIG_LEVEL_GLOBAL, GIT_CONFIG_LEVEL_PROGRAMDATA};
 	int r = git_libgit2_init();
 
 	if (r < 0) {
@@ -158,7 +158,8 @@ static void lg_init_once(void)
 	if (r >= 0)
 		r = git_libgit2_opts(GIT_OPT_SET_PACK_MAX_OBJECTS, (size_t)LIMIT_GIT_PACK_OBJECTS);
 	if (r >= 0)
-		r = git_libgit2_opts(GIT_OPT_SET_PACK_MAX_OBJECT_SIZE, (size_t)LIMIT_GIT_OBJECT_BYTES);
+		r = git_libgit2_opts(GIT_OPT_SET_PACK_MAX_OBJECT_SIZE,
+				     (size_t)LIMIT_GIT_OBJECT_BYTES);
 	if (r >= 0)
 		r = git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)LG_CACHE_BYTES);
 	for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(levels); i++)
@@ -356,14 +357,16 @@ static const char *kind_name(git_object_t t)
 	return s && s[0] ? s : "unknown object";
 }
 
-int mgit_obj_write(struct mgit_oid *out, struct mgit *g, enum mgit_kind kind, const void *p, size_t n)
+int mgit_obj_write(struct mgit_oid *out, struct mgit *g, enum mgit_kind kind, const void *p,
+		   size_t n)
 {
 	static const char nothing;
 	git_oid id;
 	int r;
 
 	if (n > LIMIT_GIT_OBJECT_BYTES)
-		return err_set(-EFBIG, "object of %zu bytes, more than %u", n, LIMIT_GIT_OBJECT_BYTES);
+		return err_set(-EFBIG, "object of %zu bytes, more than %u", n,
+			       LIMIT_GIT_OBJECT_BYTES);
 	if (!p)
 		p = &nothing;
 	r = git_odb_hash(&id, p, n, (git_object_t)kind);
@@ -413,10 +416,11 @@ static int obj_header(git_object_t *type, size_t *size, struct mgit *g, const st
 
 int mgit_obj_stat(enum mgit_kind *kind, size_t *size, struct mgit *g, const struct mgit_oid *id)
 {
-	git_object_t type;
+	git_object_t type = GIT_OBJECT_INVALID;
 	int r = obj_header(&type, size, g, id);
 
-	*kind = (enum mgit_kind)type;
+	if (r >= 0)
+		*kind = (enum mgit_kind)type;
 	return r;
 }
 
@@ -444,7 +448,8 @@ int mgit_obj_read(struct buf *out, struct mgit *g, const struct mgit_oid *id, en
 		return err_set(-EBADMSG, "object %s is a %s, not a %s", hex, kind_name(type),
 			       kind_name((git_object_t)kind));
 	if (size > max)
-		return err_set(-EFBIG, "%s %s has %zu bytes, more than %zu", kind_name(type), hex, size, max);
+		return err_set(-EFBIG, "%s %s has %zu bytes, more than %zu", kind_name(type), hex,
+			       size, max);
 	oid_to_git(&gid, id);
 	r = git_odb_read(&obj, g->odb, &gid);
 	if (r < 0)
@@ -474,7 +479,8 @@ bool mgit_object_exists(struct mgit *g, const struct mgit_oid *id)
 
 /* ---- object kinds ---- */
 
-int mgit_obj_expect(struct mgit *g, const struct mgit_oid *id, enum mgit_kind want, const char *role)
+int mgit_obj_expect(struct mgit *g, const struct mgit_oid *id, enum mgit_kind want,
+		    const char *role)
 {
 	char hex[MGIT_OID_HEX + 1];
 	git_object_t type;
@@ -493,9 +499,9 @@ int mgit_obj_expect(struct mgit *g, const struct mgit_oid *id, enum mgit_kind wa
 /* ---- writing and installing packs ------------------------------------- */
 
 /* Each git_indexer_append() maps and unmaps a window of the pack, so the
- * packbuilder's many small writes (an object header, a few bytes of zlib)
- * are gathered into IO_BLOCK-sized appends: 100,000 objects index in a
- * fraction of a second instead of many seconds. */
+ * pack stream's many small writes (an object header, a few bytes of zlib)
+ * are gathered into IO_BLOCK-sized appends: 100,000 objects index in half
+ * a second instead of many seconds. */
 struct indexing {
 	git_indexer *idx;
 	git_indexer_progress stats;
@@ -571,7 +577,7 @@ static void indexing_release(struct indexing *ix)
 static int index_file(char *hex, const char *dir, const char *path, uint64_t max)
 {
 	AUTO_CLOSE int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct indexing ix = { 0 };
+	struct indexing ix = {0};
 	struct stat st;
 	int r;
 
@@ -580,8 +586,8 @@ static int index_file(char *hex, const char *dir, const char *path, uint64_t max
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return err_set(-EINVAL, "%s: not a regular file", path);
 	if ((uint64_t)st.st_size > max)
-		return err_set(-EFBIG, "%s: %lld bytes, more than %llu", path, (long long)st.st_size,
-			       (unsigned long long)max);
+		return err_set(-EFBIG, "%s: %lld bytes, more than %llu", path,
+			       (long long)st.st_size, (unsigned long long)max);
 	r = indexing_begin(&ix, dir);
 	while (r >= 0) {
 		ssize_t n = read(fd, ix.block, IO_BLOCK);
@@ -635,11 +641,13 @@ static int pack_install(struct mgit *g, const char *stage, const char *hex)
 	return r;
 }
 
-static int pack_name_out(char *out, size_t cap, const char *hex)
+/* Checks the caller's buffer and empties it until there is a name. */
+static int pack_name_start(char *out, size_t cap)
 {
 	if (cap < MGIT_PACK_NAME_MAX)
-		return err_set(-EINVAL, "pack name buffer of %zu bytes, need %d", cap, MGIT_PACK_NAME_MAX);
-	snprintf(out, cap, "pack-%s.pack", hex);
+		return err_set(-EINVAL, "pack name buffer of %zu bytes, need %d", cap,
+			       MGIT_PACK_NAME_MAX);
+	out[0] = '\0';
 	return 0;
 }
 
@@ -706,7 +714,8 @@ static int packw_deflate(struct packw *w, size_t *n_out, const void *p, size_t n
 	if (!w->zs_ready[which]) {
 		z->zalloc = z_alloc;
 		z->zfree = z_free;
-		zr = deflateInit2(z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15, which ? 8 : 1, Z_DEFAULT_STRATEGY);
+		zr = deflateInit2(z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15, which ? 8 : 1,
+				  Z_DEFAULT_STRATEGY);
 		if (zr != Z_OK)
 			return zr == Z_MEM_ERROR ? -ENOMEM : err_set(-EIO, "zlib: cannot start");
 		w->zs_ready[which] = true;
@@ -728,7 +737,9 @@ static int packw_deflate(struct packw *w, size_t *n_out, const void *p, size_t n
 	z->avail_out = (uInt)bound;
 	zr = deflate(z, Z_FINISH);
 	if (zr != Z_STREAM_END)
-		return zr == Z_MEM_ERROR ? -ENOMEM : err_set(-EIO, "zlib: %s", z->msg ? z->msg : "deflate failed");
+		return zr == Z_MEM_ERROR
+			   ? -ENOMEM
+			   : err_set(-EIO, "zlib: %s", z->msg ? z->msg : "deflate failed");
 	*n_out = bound - z->avail_out;
 	return 0;
 }
@@ -778,9 +789,9 @@ static int packw_object(struct packw *w, const struct mgit_oid *id, git_object_t
 
 static int pack_stream(struct packw *w)
 {
-	static const git_object_t order[] = { GIT_OBJECT_COMMIT, GIT_OBJECT_TREE, GIT_OBJECT_BLOB };
+	static const git_object_t order[] = {GIT_OBJECT_COMMIT, GIT_OBJECT_TREE, GIT_OBJECT_BLOB};
 	const struct mgit_oidset *pending = &w->g->pending;
-	uint8_t head[12] = { 'P', 'A', 'C', 'K' }, trailer[SHA1_LEN];
+	uint8_t head[12] = {'P', 'A', 'C', 'K'}, trailer[SHA1_LEN];
 	int r;
 
 	put_be32(head + 4, 2);
@@ -817,18 +828,16 @@ static int pending_settle(struct mgit *g)
 
 int mgit_flush(char *name_out, size_t cap, struct mgit *g)
 {
-	struct indexing ix = { 0 };
-	struct packw w = { .g = g, .ix = &ix };
+	struct indexing ix = {0};
+	struct packw w = {.g = g, .ix = &ix};
 	char *stage = NULL, hex[MGIT_OID_HEX + 1];
-	int r = pack_name_out(name_out, cap, "");
+	int r = pack_name_start(name_out, cap);
 
 	if (r < 0)
 		return r;
 	/* Nothing new: still repair server info an earlier failure left stale. */
-	if (!g->pending.count) {
-		name_out[0] = '\0';
+	if (!g->pending.count)
 		return mgit_server_info_update(g);
-	}
 	r = sha1_ctx_new(&w.sha);
 	if (r >= 0)
 		r = mgit_staging_new(&stage, g->objdir);
@@ -839,8 +848,8 @@ int mgit_flush(char *name_out, size_t cap, struct mgit *g)
 	if (r >= 0)
 		r = indexing_end(hex, &ix, "writing a pack");
 	if (r >= 0 && ix.stats.indexed_objects != g->pending.count)
-		r = err_set(-EBADMSG, "the new pack holds %u objects, not %u", ix.stats.indexed_objects,
-			    g->pending.count);
+		r = err_set(-EBADMSG, "the new pack holds %u objects, not %u",
+			    ix.stats.indexed_objects, g->pending.count);
 	if (r >= 0)
 		r = pack_install(g, stage, hex);
 	indexing_release(&ix);
@@ -849,7 +858,7 @@ int mgit_flush(char *name_out, size_t cap, struct mgit *g)
 	if (r >= 0)
 		r = pending_settle(g);
 	if (r >= 0)
-		r = pack_name_out(name_out, cap, hex);
+		snprintf(name_out, cap, "pack-%s.pack", hex);
 	return r < 0 ? r : mgit_server_info_update(g);
 }
 
@@ -861,7 +870,7 @@ int mgit_flush(char *name_out, size_t cap, struct mgit *g)
  * object that is already on disk.
  */
 struct import_check {
-	git_odb *odb;   /* on-disk objects plus the staged pack */
+	git_odb *odb; /* on-disk objects plus the staged pack */
 	const char *what;
 	char hex[MGIT_OID_HEX + 1];
 };
@@ -876,26 +885,36 @@ static int import_need(const struct mgit_oid *id, bool is_dir, void *ctx)
 	if (git_odb_exists(ic->odb, &gid) == 1)
 		return 0;
 	mgit_oid_fmt(need, id);
-	return err_set(-EBADMSG, "pack is incomplete: %s %s names %s, which is neither in it nor here",
+	return err_set(-EBADMSG,
+		       "pack is incomplete: %s %s names %s, which is neither in it nor here",
 		       ic->what, ic->hex, need);
 }
 
-static int import_check_one(const git_oid *id, void *payload)
+/* Parses one commit or tree of the staged pack (blobs are not read). */
+static int import_check_one(struct import_check *ic, const git_oid *id)
 {
-	struct import_check *ic = payload;
-	struct mgit_commit c;
 	git_odb_object *obj = NULL;
-	int r = git_odb_read(&obj, ic->odb, id);
+	git_object_t type;
+	struct mgit_commit c;
+	size_t size;
+	int r = git_odb_read_header(&size, &type, ic->odb, id);
 
 	if (r < 0)
 		return lg_err(r, "checking a pack");
 	git_oid_tostr(ic->hex, sizeof(ic->hex), id);
-	r = 0;
-	if (git_odb_object_type(obj) == GIT_OBJECT_TREE) {
-		ic->what = "tree";
-		r = mgit_tree_parse_each(git_odb_object_data(obj), git_odb_object_size(obj), import_need, ic);
-	} else if (git_odb_object_type(obj) == GIT_OBJECT_COMMIT) {
-		ic->what = "commit";
+	if (type != GIT_OBJECT_TREE && type != GIT_OBJECT_COMMIT)
+		return 0;
+	if (size > (type == GIT_OBJECT_TREE ? LIMIT_GIT_TREE_BYTES : LIMIT_GIT_COMMIT_BYTES))
+		return err_set(-EFBIG, "checking a pack: %s %s has %zu bytes", kind_name(type),
+			       ic->hex, size);
+	r = git_odb_read(&obj, ic->odb, id);
+	if (r < 0)
+		return lg_err(r, "checking a pack");
+	ic->what = kind_name(type);
+	if (type == GIT_OBJECT_TREE) {
+		r = mgit_tree_parse_each(git_odb_object_data(obj), git_odb_object_size(obj),
+					 import_need, ic);
+	} else {
 		r = mgit_commit_parse(&c, git_odb_object_data(obj), git_odb_object_size(obj));
 		if (r >= 0 && c.parent_count > 1)
 			r = err_set(-EBADMSG, "commit %s is a merge; releases are linear", ic->hex);
@@ -931,8 +950,8 @@ static int import_collect(const git_oid *id, void *payload)
 static int import_check(struct mgit *g, const char *stage, const char *hex)
 {
 	AUTO_FREE char *idx = mgit_pack_path(stage, hex, ".idx");
-	struct import_check ic = { 0 };
-	struct import_ids ids = { 0 };
+	struct import_check ic = {0};
+	struct import_ids ids = {0};
 	git_odb_backend *staged = NULL;
 	int r;
 
@@ -943,7 +962,7 @@ static int import_check(struct mgit *g, const char *stage, const char *hex)
 	    (r = git_odb_add_backend(ic.odb, staged, PACK_PRIORITY + 1)) < 0)
 		staged->free(staged);
 	if (r >= 0)
-		r = staged->foreach(staged, import_collect, &ids);
+		r = staged->foreach (staged, import_collect, &ids);
 	if (ids.err)
 		r = ids.err;
 	else if (r < 0)
@@ -952,7 +971,7 @@ static int import_check(struct mgit *g, const char *stage, const char *hex)
 		git_oid id;
 
 		oid_to_git(&id, &ids.set.ids[i]);
-		r = import_check_one(&id, &ic);
+		r = import_check_one(&ic, &id);
 	}
 	mgit_oidset_release(&ids.set);
 	git_odb_free(ic.odb);
@@ -962,7 +981,7 @@ static int import_check(struct mgit *g, const char *stage, const char *hex)
 int mgit_pack_import(char *name_out, size_t cap, struct mgit *g, const char *pack_path)
 {
 	char *stage = NULL, hex[MGIT_OID_HEX + 1];
-	int r = pack_name_out(name_out, cap, "");
+	int r = pack_name_start(name_out, cap);
 
 	if (r < 0)
 		return r;
@@ -977,7 +996,7 @@ int mgit_pack_import(char *name_out, size_t cap, struct mgit *g, const char *pac
 	if (r >= 0 && (r = git_odb_refresh(g->odb)) < 0)
 		r = lg_err(r, "rescanning objects/pack");
 	if (r >= 0)
-		r = pack_name_out(name_out, cap, hex);
+		snprintf(name_out, cap, "pack-%s.pack", hex);
 	return r < 0 ? r : mgit_server_info_update(g);
 }
 
@@ -990,7 +1009,8 @@ static int refname_check(const char *name)
 
 	if (n > LIMIT_GIT_REFNAME_BYTES)
 		return err_set(-EINVAL, "ref name longer than %u bytes", LIMIT_GIT_REFNAME_BYTES);
-	if (strncmp(name, "refs/", 5) != 0 || git_reference_name_is_valid(&valid, name) < 0 || !valid) {
+	if (strncmp(name, "refs/", 5) != 0 || git_reference_name_is_valid(&valid, name) < 0 ||
+	    !valid) {
 		git_error_clear();
 		return err_set(-EINVAL, "\"%s\" is not a valid ref name under refs/", name);
 	}
@@ -1086,24 +1106,25 @@ int mgit_refs_collect(struct mgit_refv *out, struct mgit *g)
 {
 	git_reference_iterator *it = NULL;
 	git_reference *ref;
-	int r = git_reference_iterator_new(&it, g->repo);
+	int r = git_reference_iterator_new(&it, g->repo), ours = 0;
 
-	while (r >= 0 && (r = git_reference_next(&ref, it)) >= 0) {
+	while (r >= 0 && !ours && (r = git_reference_next(&ref, it)) >= 0) {
 		if (git_reference_type(ref) == GIT_REFERENCE_DIRECT) {
 			struct mgit_oid id;
 
 			oid_from_git(&id, git_reference_target(ref));
-			r = mgit_refv_push(out, git_reference_name(ref), &id);
+			ours = mgit_refv_push(out, git_reference_name(ref), &id);
 		}
 		git_reference_free(ref);
 	}
 	git_reference_iterator_free(it);
-	if (r == GIT_ITEROVER) {
-		git_error_clear();
+	if (ours < 0)
+		r = ours;
+	else if (r == GIT_ITEROVER)
 		r = 0;
-	} else if (r < -1 || (r == -1 && git_error_last())) {
+	else if (r < 0)
 		r = lg_err(r, "listing refs");
-	}
+	git_error_clear();
 	if (r < 0)
 		mgit_refv_release(out);
 	else
@@ -1113,7 +1134,7 @@ int mgit_refs_collect(struct mgit_refv *out, struct mgit *g)
 
 int mgit_refs_list(struct mgit *g, mgit_ref_fn cb, void *ctx)
 {
-	struct mgit_refv rv = { 0 };
+	struct mgit_refv rv = {0};
 	int r = mgit_refs_collect(&rv, g);
 
 	for (size_t i = 0; r == 0 && i < rv.n; i++)
@@ -1139,7 +1160,8 @@ static int info_refs_render(struct buf *out, struct mgit *g, const struct mgit_r
 
 		mgit_oid_fmt(hex, &rv->v[i].id);
 		r = buf_printf(out, "%s\t%s\n", hex, rv->v[i].name);
-		if (r < 0 || obj_header(&type, &size, g, &rv->v[i].id) < 0 || type != GIT_OBJECT_TAG)
+		if (r < 0 || obj_header(&type, &size, g, &rv->v[i].id) < 0 ||
+		    type != GIT_OBJECT_TAG)
 			continue;
 		if (git_reference_lookup(&ref, g->repo, rv->v[i].name) >= 0 &&
 		    git_reference_peel(&peeled, ref, GIT_OBJECT_ANY) >= 0) {
@@ -1156,7 +1178,7 @@ static int info_refs_render(struct buf *out, struct mgit *g, const struct mgit_r
 /* Installed packs: "pack-<hex>.pack" files whose .idx is there too. */
 static int packs_installed(struct mgit_strv *out, struct mgit *g)
 {
-	struct mgit_strv all = { 0 };
+	struct mgit_strv all = {0};
 	char hex[MGIT_OID_HEX + 1];
 	int r = mgit_dir_list(&all, g->packdir);
 
@@ -1166,7 +1188,7 @@ static int packs_installed(struct mgit_strv *out, struct mgit *g)
 		if (!mgit_pack_name_parse(hex, all.v[i], ".pack"))
 			continue;
 		snprintf(idx, sizeof(idx), "pack-%s.idx", hex);
-		if (bsearch(&(const char *){ idx }, all.v, all.n, sizeof(*all.v), mgit_str_cmp))
+		if (bsearch(&(const char *){idx}, all.v, all.n, sizeof(*all.v), mgit_str_cmp))
 			r = mgit_strv_push(out, all.v[i]);
 	}
 	mgit_strv_release(&all);
@@ -1175,7 +1197,7 @@ static int packs_installed(struct mgit_strv *out, struct mgit *g)
 
 static int info_packs_render(struct buf *out, struct mgit *g)
 {
-	struct mgit_strv packs = { 0 };
+	struct mgit_strv packs = {0};
 	int r = packs_installed(&packs, g);
 
 	for (size_t i = 0; r >= 0 && i < packs.n; i++)
@@ -1186,11 +1208,11 @@ static int info_packs_render(struct buf *out, struct mgit *g)
 	return r;
 }
 
-const char *const mgit_info_path[2] = { "info/refs", "objects/info/packs" };
+const char *const mgit_info_path[2] = {"info/refs", "objects/info/packs"};
 
 int mgit_server_info_render(struct buf out[2], struct mgit *g)
 {
-	struct mgit_refv rv = { 0 };
+	struct mgit_refv rv = {0};
 	int r = mgit_refs_collect(&rv, g);
 
 	if (r >= 0)
@@ -1198,7 +1220,8 @@ int mgit_server_info_render(struct buf out[2], struct mgit *g)
 	if (r >= 0)
 		r = info_packs_render(&out[1], g);
 	mgit_refv_release(&rv);
-	return r == -EFBIG ? err_set(r, "server info larger than %u bytes", LIMIT_CATALOG_BYTES) : r;
+	return r == -EFBIG ? err_set(r, "server info larger than %u bytes", LIMIT_CATALOG_BYTES)
+			   : r;
 }
 
 int mgit_server_info_update(struct mgit *g)
@@ -1214,11 +1237,11 @@ int mgit_server_info_update(struct mgit *g)
 
 		if (!path)
 			r = -ENOMEM;
-		else if (!mgit_file_holds(path, &want[i]) && (r = fs_mkdir_parents(path, 0755)) >= 0)
+		else if (!mgit_file_holds(path, &want[i]) &&
+			 (r = fs_mkdir_parents(path, 0755)) >= 0)
 			r = fs_write_atomic(path, want[i].data, want[i].len);
 	}
 	buf_release(&want[0]);
 	buf_release(&want[1]);
 	return r;
 }
-

@@ -30,21 +30,24 @@ static int ident_check(const char *what, const char *s)
 	size_t n = strnlen(s, LIMIT_NAME_BYTES + 1);
 
 	if (n == 0 || n > LIMIT_NAME_BYTES)
-		return err_set(-EINVAL, "commit %s: empty or longer than %u bytes", what, LIMIT_NAME_BYTES);
+		return err_set(-EINVAL, "commit %s: empty or longer than %u bytes", what,
+			       LIMIT_NAME_BYTES);
 	if (s[0] == ' ' || s[n - 1] == ' ')
 		return err_set(-EINVAL, "commit %s: leading or trailing space", what);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (c < 0x20 || c == 0x7f || c == '<' || c == '>')
-			return err_set(-EINVAL, "commit %s: contains '<', '>' or a control character", what);
+			return err_set(-EINVAL,
+				       "commit %s: contains '<', '>' or a control character", what);
 	}
 	return 0;
 }
 
 /* The commit object exactly as git writes it, without a signature. */
-static int commit_format(struct buf *out, const struct mgit_oid *tree, const struct mgit_oid *parent,
-			 const char *name, const char *email, int64_t when, const char *message)
+static int commit_format(struct buf *out, const struct mgit_oid *tree,
+			 const struct mgit_oid *parent, const char *name, const char *email,
+			 int64_t when, const char *message)
 {
 	char hex[MGIT_OID_HEX + 1];
 	int r;
@@ -56,8 +59,8 @@ static int commit_format(struct buf *out, const struct mgit_oid *tree, const str
 		r = buf_printf(out, "parent %s\n", hex);
 	}
 	if (r >= 0)
-		r = buf_printf(out, "author %s <%s> %lld +0000\ncommitter %s <%s> %lld +0000\n\n", name,
-			       email, (long long)when, name, email, (long long)when);
+		r = buf_printf(out, "author %s <%s> %lld +0000\ncommitter %s <%s> %lld +0000\n\n",
+			       name, email, (long long)when, name, email, (long long)when);
 	if (r >= 0)
 		r = buf_append_str(out, message);
 	return r == -EFBIG ? err_set(r, "commit larger than %u bytes", LIMIT_GIT_COMMIT_BYTES) : r;
@@ -68,7 +71,8 @@ static int commit_format(struct buf *out, const struct mgit_oid *tree, const str
  * header at the end of the header block, its first line after "gpgsig ",
  * every further line after one space.
  */
-static int commit_add_signature(struct buf *out, const struct buf *unsigned_commit, const struct buf *sig)
+static int commit_add_signature(struct buf *out, const struct buf *unsigned_commit,
+				const struct buf *sig)
 {
 	const char *text = (const char *)unsigned_commit->data;
 	const char *eoh = strstr(text, "\n\n");
@@ -86,7 +90,9 @@ static int commit_add_signature(struct buf *out, const struct buf *unsigned_comm
 		r = buf_append_byte(out, '\n');
 	if (r >= 0)
 		r = buf_append(out, text + head, unsigned_commit->len - head);
-	return r == -EFBIG ? err_set(r, "signed commit larger than %u bytes", LIMIT_GIT_COMMIT_BYTES) : r;
+	return r == -EFBIG
+		   ? err_set(r, "signed commit larger than %u bytes", LIMIT_GIT_COMMIT_BYTES)
+		   : r;
 }
 
 static int signature_check(const struct buf *sig)
@@ -98,8 +104,9 @@ static int signature_check(const struct buf *sig)
 	return 0;
 }
 
-static int commit_check_args(struct mgit *g, const struct mgit_oid *tree, const struct mgit_oid *parent,
-			     const char *name, const char *email, int64_t when)
+static int commit_check_args(struct mgit *g, const struct mgit_oid *tree,
+			     const struct mgit_oid *parent, const char *name, const char *email,
+			     int64_t when)
 {
 	int r = ident_check("name", name);
 
@@ -115,8 +122,8 @@ static int commit_check_args(struct mgit *g, const struct mgit_oid *tree, const 
 }
 
 int mgit_commit_create(struct mgit_oid *out, struct mgit *g, const struct mgit_oid *tree,
-		       const struct mgit_oid *parent, const char *name, const char *email, int64_t when,
-		       const char *message, mgit_sign_fn sign, void *ctx)
+		       const struct mgit_oid *parent, const char *name, const char *email,
+		       int64_t when, const char *message, mgit_sign_fn sign, void *ctx)
 {
 	struct buf text, sig, signed_text;
 	int r = commit_check_args(g, tree, parent, name, email, when);
@@ -214,8 +221,8 @@ struct cparse {
 	struct buf payload;
 	struct buf sig;
 	bool have_sig;
-	bool in_sig;        /* the last header line belonged to gpgsig */
-	bool any_extra;     /* an extra header was seen (continuations allowed) */
+	bool in_sig;	/* the last header line belonged to gpgsig */
+	bool any_extra; /* an extra header was seen (continuations allowed) */
 };
 
 static int append_line(struct buf *b, const char *p, size_t n)
@@ -229,7 +236,7 @@ static int append_line(struct buf *b, const char *p, size_t n)
  * fixed ones ("parent" after "committer" is not a parent). */
 static bool extra_key_ok(const struct cline *l)
 {
-	static const char *const fixed[] = { "tree", "parent", "author", "committer" };
+	static const char *const fixed[] = {"tree", "parent", "author", "committer"};
 	const char *sp = memchr(l->p, ' ', l->n), *v;
 
 	if (!sp || sp == l->p)
@@ -260,7 +267,8 @@ static int cparse_extra(struct cparse *cp, const struct cline *l)
 	cp->in_sig = false;
 	cp->any_extra = true;
 	if (!extra_key_ok(l))
-		return err_set(-EBADMSG, "commit: malformed header \"%.*s\"", (int)(l->n > 40 ? 40 : l->n), l->p);
+		return err_set(-EBADMSG, "commit: malformed header \"%.*s\"",
+			       (int)(l->n > 40 ? 40 : l->n), l->p);
 	if (cline_key(l, "gpgsig", &v)) {
 		if (cp->have_sig)
 			return err_set(-EBADMSG, "commit: two gpgsig headers");
@@ -332,7 +340,7 @@ static int commit_finish(struct mgit_commit *c, struct cparse *cp, const char *b
 static int commit_parse(struct mgit_commit *c, const struct buf *raw)
 {
 	const char *p = (const char *)raw->data, *end = p + raw->len, *body = NULL;
-	struct cparse cp = { .c = c };
+	struct cparse cp = {.c = c};
 	int r = 0;
 
 	buf_init(&cp.payload, LIMIT_GIT_COMMIT_BYTES);
@@ -341,7 +349,7 @@ static int commit_parse(struct mgit_commit *c, const struct buf *raw)
 		r = err_set(-EBADMSG, "commit: NUL byte");
 	while (r >= 0 && p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		struct cline l = { p, nl ? (size_t)(nl - p) : 0 };
+		struct cline l = {p, nl ? (size_t)(nl - p) : 0};
 
 		if (!nl)
 			r = err_set(-EBADMSG, "commit: header not terminated");
@@ -364,7 +372,7 @@ static int commit_parse(struct mgit_commit *c, const struct buf *raw)
 
 int mgit_commit_parse(struct mgit_commit *out, const void *p, size_t n)
 {
-	const struct buf raw = { .data = (uint8_t *)p, .len = n, .cap = n, .max = n };
+	const struct buf raw = {.data = (uint8_t *)p, .len = n, .cap = n, .max = n};
 	int r;
 
 	memset(out, 0, sizeof(*out));

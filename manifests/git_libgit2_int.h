@@ -36,9 +36,9 @@
 struct mgit_oidset {
 	struct mgit_oid *ids;
 	uint32_t count;
-	uint32_t cap;      /* room in ids */
+	uint32_t cap; /* room in ids */
 	uint32_t *slots;
-	uint32_t nslots;   /* a power of two, or 0 */
+	uint32_t nslots; /* a power of two, or 0 */
 };
 
 void mgit_oidset_init(struct mgit_oidset *s);
@@ -58,11 +58,11 @@ struct git_odb_backend;
 struct mgit {
 	struct git_repository *repo;
 	struct git_odb *odb;
-	struct git_odb_backend *mempack;   /* owned by odb */
-	struct mgit_oidset pending;        /* objects in the mempack, in write order */
-	char *gitdir;                      /* without a trailing '/' */
-	char *objdir;                      /* gitdir/objects */
-	char *packdir;                     /* gitdir/objects/pack */
+	struct git_odb_backend *mempack; /* owned by odb */
+	struct mgit_oidset pending;	 /* objects in the mempack, in write order */
+	char *gitdir;			 /* without a trailing '/' */
+	char *objdir;			 /* gitdir/objects */
+	char *packdir;			 /* gitdir/objects/pack */
 };
 
 /* Git's own object type numbers. */
@@ -120,7 +120,8 @@ struct mgit_refv {
 };
 
 void mgit_refv_release(struct mgit_refv *rv);
-int mgit_refv_push(struct mgit_refv *rv, const char *name, const struct mgit_oid *id) FERRY_MUST_USE;
+int mgit_refv_push(struct mgit_refv *rv, const char *name,
+		   const struct mgit_oid *id) FERRY_MUST_USE;
 void mgit_refv_sort(struct mgit_refv *rv);
 /* Every direct ref, sorted by name. */
 int mgit_refs_collect(struct mgit_refv *out, struct mgit *g) FERRY_MUST_USE;

@@ -111,7 +111,8 @@ static bool seg_is_dotgit(const uint8_t *seg, size_t n)
 	}
 	while (k && (fold[k - 1] == '.' || fold[k - 1] == ' '))
 		k--;
-	return (k == 4 && memcmp(fold, ".git", 4) == 0) || (k == 5 && memcmp(fold, "git~1", 5) == 0);
+	return (k == 4 && memcmp(fold, ".git", 4) == 0) ||
+	       (k == 5 && memcmp(fold, "git~1", 5) == 0);
 }
 
 /*
@@ -184,7 +185,7 @@ int mgit_path_check(const char *path)
 /* ---- the builder ------------------------------------------------------ */
 
 struct tree_ent {
-	const char *path;   /* in the arena, not NUL-terminated */
+	const char *path; /* in the arena, not NUL-terminated */
 	uint32_t len;
 	struct mgit_oid blob;
 };
@@ -252,7 +253,8 @@ static uint32_t fnv_step(uint32_t h, uint8_t c)
 	return (h ^ c) * 16777619u;
 }
 
-static struct name_slot *slot_find(const struct mgit_tree *t, const char *p, uint32_t len, uint32_t hash)
+static struct name_slot *slot_find(const struct mgit_tree *t, const char *p, uint32_t len,
+				   uint32_t hash)
 {
 	size_t mask = t->nslots - 1;
 
@@ -365,18 +367,21 @@ static int put_lookup(unsigned *missing, uint32_t *ends, uint32_t *hashes, uint3
 		if (s && s->kind == SLOT_DIR)
 			break;
 		if (s && s->kind == SLOT_FILE)
-			return err_set(-ENOTDIR, "tree: \"%s\" needs \"%.*s\" as a directory, but it is a file",
-				       path, (int)ends[k - 1], path);
+			return err_set(
+			    -ENOTDIR,
+			    "tree: \"%s\" needs \"%.*s\" as a directory, but it is a file", path,
+			    (int)ends[k - 1], path);
 	}
 	*missing = nparents - k;
 	return 0;
 }
 
-static void slot_insert(struct mgit_tree *t, const char *p, uint32_t len, uint32_t hash, uint32_t kind)
+static void slot_insert(struct mgit_tree *t, const char *p, uint32_t len, uint32_t hash,
+			uint32_t kind)
 {
 	struct name_slot *s = slot_find(t, p, len, hash);
 
-	*s = (struct name_slot){ .p = p, .len = len, .hash = hash, .kind = kind };
+	*s = (struct name_slot){.p = p, .len = len, .hash = hash, .kind = kind};
 	t->nused++;
 }
 
@@ -411,7 +416,7 @@ int mgit_tree_put(struct mgit_tree *t, const char *path, const struct mgit_oid *
 	for (unsigned k = depth - 1 - missing; k < depth - 1; k++)
 		slot_insert(t, copy, ends[k], hashes[k], SLOT_DIR);
 	slot_insert(t, copy, (uint32_t)n, h, SLOT_FILE);
-	t->ents[t->n++] = (struct tree_ent){ .path = copy, .len = (uint32_t)n, .blob = *blob };
+	t->ents[t->n++] = (struct tree_ent){.path = copy, .len = (uint32_t)n, .blob = *blob};
 	return 0;
 }
 
@@ -511,7 +516,7 @@ int mgit_tree_write(struct mgit_oid *out, struct mgit_tree *t)
 /* ---- reading trees ---------------------------------------------------- */
 
 struct tent {
-	const char *name;   /* NUL-terminated, inside the raw tree */
+	const char *name; /* NUL-terminated, inside the raw tree */
 	uint32_t len;
 	bool is_dir;
 	struct mgit_oid id;
@@ -609,7 +614,9 @@ static int tent_parse(struct tent *e, const struct buf *raw, size_t *off, const 
 	else if (mlen == 5 && memcmp(p, MODE_DIR, 5) == 0)
 		e->is_dir = true;
 	else
-		return err_set(-EBADMSG, "tree \"%s\": \"%.*s\" is %s (mode %.*s); releases hold only files and directories",
+		return err_set(-EBADMSG,
+			       "tree \"%s\": \"%.*s\" is %s (mode %.*s); releases hold only files "
+			       "and directories",
 			       where, (int)(nul - sp - 1 > 200 ? 200 : nul - sp - 1), sp + 1,
 			       mode_what(p, mlen), (int)(mlen > 8 ? 8 : mlen), p);
 	if (seg_check((const uint8_t *)e->name, e->len) < 0)
@@ -633,9 +640,12 @@ static int tree_parse(struct loaded *t, const char *where)
 		if (t->n) {
 			const struct tent *prev = &t->ents[t->n - 1];
 
-			if (tent_cmp(prev->name, prev->len, prev->is_dir, e.name, e.len, e.is_dir) >= 0)
-				return err_set(-EBADMSG, "tree \"%s\": entries out of order or repeated at \"%s\"",
-					       where, e.name);
+			if (tent_cmp(prev->name, prev->len, prev->is_dir, e.name, e.len,
+				     e.is_dir) >= 0)
+				return err_set(
+				    -EBADMSG,
+				    "tree \"%s\": entries out of order or repeated at \"%s\"",
+				    where, e.name);
 		}
 		r = tent_push(t, &cap, &e);
 		if (r < 0)
@@ -645,8 +655,9 @@ static int tree_parse(struct loaded *t, const char *where)
 	 * order ("a" < "a.txt" < "a/"), so look each directory's name up. */
 	for (size_t i = 0; i < t->n; i++) {
 		if (t->ents[i].is_dir && tent_find(t, t->ents[i].name, t->ents[i].len, false))
-			return err_set(-EBADMSG, "tree \"%s\": \"%s\" is both a file and a directory",
-				       where, t->ents[i].name);
+			return err_set(-EBADMSG,
+				       "tree \"%s\": \"%s\" is both a file and a directory", where,
+				       t->ents[i].name);
 	}
 	return 0;
 }
@@ -678,7 +689,8 @@ static int tree_load(struct loaded *t, struct mgit *g, const struct mgit_oid *id
 		t->cost = t->raw.cap + t->n * sizeof(struct tent);
 		*live += t->cost;
 		if (*live > LIMIT_GIT_WALK_BYTES)
-			r = err_set(-EFBIG, "tree \"%s\": trees along one path hold more than %u bytes",
+			r = err_set(-EFBIG,
+				    "tree \"%s\": trees along one path hold more than %u bytes",
 				    where, LIMIT_GIT_WALK_BYTES);
 	}
 	if (r < 0)
@@ -708,7 +720,8 @@ static int resolve(struct found *out, struct mgit *g, const struct mgit_oid *tre
 		struct loaded t;
 		const struct tent *e;
 
-		snprintf(where, sizeof(where), "%.*s", seg > path ? (int)(seg - path - 1) : 0, path);
+		snprintf(where, sizeof(where), "%.*s", seg > path ? (int)(seg - path - 1) : 0,
+			 path);
 		r = tree_load(&t, g, &cur, where, NULL);
 		if (r < 0)
 			return r;
@@ -738,7 +751,8 @@ static int prefix_check(const char *prefix)
 	return mgit_path_check(prefix);
 }
 
-int mgit_tree_get(struct mgit_oid *blob_out, struct mgit *g, const struct mgit_oid *tree, const char *path)
+int mgit_tree_get(struct mgit_oid *blob_out, struct mgit *g, const struct mgit_oid *tree,
+		  const char *path)
 {
 	struct found f;
 	int r = mgit_path_check(path);
@@ -820,7 +834,7 @@ int mgit_tree_walk(struct mgit *g, const struct mgit_oid *tree, const char *pref
 		   void *ctx)
 {
 	struct walker *w;
-	struct found f = { .present = true, .is_dir = true, .id = *tree };
+	struct found f = {.present = true, .is_dir = true, .id = *tree};
 	int r = prefix_check(prefix);
 
 	if (r < 0)
@@ -835,7 +849,7 @@ int mgit_tree_walk(struct mgit *g, const struct mgit_oid *tree, const char *pref
 	w = mem_calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	*w = (struct walker){ .g = g, .walk_cb = cb, .ctx = ctx };
+	*w = (struct walker){.g = g, .walk_cb = cb, .ctx = ctx};
 	if (prefix)
 		strcpy(w->path, prefix);
 	if (f.is_dir)
@@ -865,17 +879,20 @@ static int diff_trees(struct walker *w, const struct mgit_oid *old, const struct
 		return r;
 	}
 	while (r == 0 && (i < ta.n || j < tb.n)) {
-		const struct tent *x = i < ta.n ? &ta.ents[i] : NULL, *y = j < tb.n ? &tb.ents[j] : NULL;
-		int c = !x ? 1 : !y ? -1 : tent_cmp(x->name, x->len, x->is_dir, y->name, y->len, y->is_dir);
-		struct found a = { 0 }, b = { 0 };
+		const struct tent *x = i < ta.n ? &ta.ents[i] : NULL,
+				  *y = j < tb.n ? &tb.ents[j] : NULL;
+		int c = !x   ? 1
+			: !y ? -1
+			     : tent_cmp(x->name, x->len, x->is_dir, y->name, y->len, y->is_dir);
+		struct found a = {0}, b = {0};
 		int n = path_push(w, plen, depth, c <= 0 ? x : y);
 
 		if (c <= 0) {
-			a = (struct found){ .present = true, .is_dir = x->is_dir, .id = x->id };
+			a = (struct found){.present = true, .is_dir = x->is_dir, .id = x->id};
 			i++;
 		}
 		if (c >= 0) {
-			b = (struct found){ .present = true, .is_dir = y->is_dir, .id = y->id };
+			b = (struct found){.present = true, .is_dir = y->is_dir, .id = y->id};
 			j++;
 		}
 		r = n < 0 ? n : diff_node(w, &a, &b, (size_t)n, depth + 1);
@@ -914,14 +931,14 @@ static int diff_node(struct walker *w, const struct found *a, const struct found
 int mgit_tree_diff(struct mgit *g, const struct mgit_oid *old_tree, const struct mgit_oid *new_tree,
 		   const char *prefix, mgit_diff_fn cb, void *ctx)
 {
-	struct found a = { 0 }, b = { .present = true, .is_dir = true, .id = *new_tree };
+	struct found a = {0}, b = {.present = true, .is_dir = true, .id = *new_tree};
 	struct walker *w;
 	int r = prefix_check(prefix);
 
 	if (r < 0)
 		return r;
 	if (old_tree)
-		a = (struct found){ .present = true, .is_dir = true, .id = *old_tree };
+		a = (struct found){.present = true, .is_dir = true, .id = *old_tree};
 	if (prefix && prefix[0]) {
 		if (old_tree && (r = resolve(&a, g, old_tree, prefix)) < 0)
 			return r;
@@ -931,7 +948,7 @@ int mgit_tree_diff(struct mgit *g, const struct mgit_oid *old_tree, const struct
 	w = mem_calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	*w = (struct walker){ .g = g, .diff_cb = cb, .ctx = ctx };
+	*w = (struct walker){.g = g, .diff_cb = cb, .ctx = ctx};
 	if (prefix)
 		strcpy(w->path, prefix);
 	r = diff_node(w, &a, &b, strlen(w->path), 0);
@@ -942,7 +959,7 @@ int mgit_tree_diff(struct mgit *g, const struct mgit_oid *old_tree, const struct
 int mgit_tree_parse_each(const void *p, size_t n,
 			 int (*fn)(const struct mgit_oid *id, bool is_dir, void *ctx), void *ctx)
 {
-	struct loaded t = { .raw = { .data = (uint8_t *)p, .len = n, .cap = n, .max = n } };
+	struct loaded t = {.raw = {.data = (uint8_t *)p, .len = n, .cap = n, .max = n}};
 	int r = tree_parse(&t, "(imported)");
 
 	for (size_t i = 0; r == 0 && i < t.n; i++)
@@ -967,7 +984,8 @@ static int reach_report(struct reach *c, const char *what, const struct mgit_oid
 	char hex[MGIT_OID_HEX + 1], line[LIMIT_PATH_BYTES + 600];
 
 	mgit_oid_fmt(hex, id);
-	snprintf(line, sizeof(line), "tree entry \"%s\" (%s): %s", c->path[0] ? c->path : "/", hex, what);
+	snprintf(line, sizeof(line), "tree entry \"%s\" (%s): %s", c->path[0] ? c->path : "/", hex,
+		 what);
 	*c->found = true;
 	return c->problem ? c->problem(line, c->ctx) : 0;
 }
@@ -1014,9 +1032,8 @@ int mgit_tree_reach(struct mgit *g, const struct mgit_oid *tree, struct mgit_oid
 
 	if (!c)
 		return -ENOMEM;
-	*c = (struct reach){ .g = g, .seen = seen, .problem = problem, .ctx = ctx, .found = found };
+	*c = (struct reach){.g = g, .seen = seen, .problem = problem, .ctx = ctx, .found = found};
 	r = reach_tree(c, tree, 0, 0);
 	mem_free(c);
 	return r;
 }
-

@@ -79,7 +79,9 @@ static int verify_pack(struct verify *v, const char *name, const char *hex)
 	} else if (!(rebuilt = mgit_pack_path(stage, hex, ".idx"))) {
 		r = -ENOMEM;
 	} else if ((r = mgit_files_compare(&same, &at, rebuilt, idx)) >= 0 && !same) {
-		r = report(v, "objects/pack/pack-%s.idx: differs from the index rebuilt from its pack at byte %llu",
+		r = report(v,
+			   "objects/pack/pack-%s.idx: differs from the index rebuilt from its pack "
+			   "at byte %llu",
 			   hex, (unsigned long long)at);
 	}
 	mgit_staging_remove(stage);
@@ -89,13 +91,14 @@ static int verify_pack(struct verify *v, const char *name, const char *hex)
 /* Files other git tools may keep beside packs. */
 static bool pack_side_file(const char *name)
 {
-	return mgit_has_suffix(name, ".keep") || mgit_has_suffix(name, ".rev") || mgit_has_suffix(name, ".bitmap") ||
-	       mgit_has_suffix(name, ".promisor") || mgit_has_suffix(name, ".mtimes");
+	return mgit_has_suffix(name, ".keep") || mgit_has_suffix(name, ".rev") ||
+	       mgit_has_suffix(name, ".bitmap") || mgit_has_suffix(name, ".promisor") ||
+	       mgit_has_suffix(name, ".mtimes");
 }
 
 static int verify_packs(struct verify *v)
 {
-	struct mgit_strv names = { 0 };
+	struct mgit_strv names = {0};
 	char hex[MGIT_OID_HEX + 1];
 	int r = mgit_dir_list(&names, v->g->packdir);
 
@@ -107,7 +110,8 @@ static int verify_packs(struct verify *v)
 			r = verify_pack(v, n, hex);
 		} else if (mgit_pack_name_parse(hex, n, ".idx")) {
 			snprintf(pack, sizeof(pack), "pack-%s.pack", hex);
-			if (!bsearch(&(const char *){ pack }, names.v, names.n, sizeof(*names.v), mgit_str_cmp))
+			if (!bsearch(&(const char *){pack}, names.v, names.n, sizeof(*names.v),
+				     mgit_str_cmp))
 				r = report(v, "objects/pack/%s: an index without its pack", n);
 		} else if (!pack_side_file(n)) {
 			r = report(v, "objects/pack/%s: not a pack or an index", n);
@@ -120,11 +124,11 @@ static int verify_packs(struct verify *v)
 /* Loose objects live in objects/<2 hex>/; there must be none. */
 static int verify_loose(struct verify *v)
 {
-	struct mgit_strv dirs = { 0 };
+	struct mgit_strv dirs = {0};
 	int r = mgit_dir_list(&dirs, v->g->objdir);
 
 	for (size_t i = 0; r == 0 && i < dirs.n; i++) {
-		struct mgit_strv files = { 0 };
+		struct mgit_strv files = {0};
 		uint8_t byte;
 		AUTO_FREE char *sub = NULL;
 
@@ -142,8 +146,8 @@ static int verify_loose(struct verify *v)
 
 /* One ref's history: every commit parses, is not a merge, and reaches a
  * complete tree.  Shared history is checked once (seen). */
-static int verify_history(struct verify *v, const struct mgit_refent *ref, struct mgit_oidset *commits,
-			  struct mgit_oidset *trees)
+static int verify_history(struct verify *v, const struct mgit_refent *ref,
+			  struct mgit_oidset *commits, struct mgit_oidset *trees)
 {
 	struct mgit_oid cur = ref->id;
 	char hex[MGIT_OID_HEX + 1];
@@ -159,7 +163,8 @@ static int verify_history(struct verify *v, const struct mgit_refent *ref, struc
 		if (r < 0)
 			return report(v, "%s: commit %s: %s", ref->name, hex, err_detail());
 		if (c.parent_count > 1)
-			r = report(v, "%s: commit %s is a merge; releases are linear", ref->name, hex);
+			r = report(v, "%s: commit %s is a merge; releases are linear", ref->name,
+				   hex);
 		if (r == 0)
 			r = mgit_tree_reach(v->g, &c.tree, trees, v->problem, v->ctx, &v->found);
 		cur = c.parent;
@@ -194,7 +199,7 @@ static int verify_head(struct verify *v, const struct mgit_refv *rv)
 static int verify_refs(struct verify *v)
 {
 	struct mgit_oidset commits, trees;
-	struct mgit_refv rv = { 0 };
+	struct mgit_refv rv = {0};
 	int r = mgit_refs_collect(&rv, v->g);
 
 	mgit_oidset_init(&commits);
@@ -208,7 +213,8 @@ static int verify_refs(struct verify *v)
 		if (mgit_obj_stat(&kind, &size, v->g, &rv.v[i].id) < 0)
 			r = report(v, "%s: %s", rv.v[i].name, err_detail());
 		else if (kind != MGIT_KIND_COMMIT)
-			r = report(v, "%s: points at a %s, not a commit", rv.v[i].name, mgit_kind_name(kind));
+			r = report(v, "%s: points at a %s, not a commit", rv.v[i].name,
+				   mgit_kind_name(kind));
 		else
 			r = verify_history(v, &rv.v[i], &commits, &trees);
 	}
@@ -234,8 +240,9 @@ static int verify_server_info(struct verify *v)
 		if (!path)
 			r = -ENOMEM;
 		else if (!mgit_file_holds(path, &want[i]))
-			r = report(v, "%s: missing or stale (plain HTTP clients would miss refs or packs)",
-				   mgit_info_path[i]);
+			r = report(
+			    v, "%s: missing or stale (plain HTTP clients would miss refs or packs)",
+			    mgit_info_path[i]);
 	}
 	buf_release(&want[0]);
 	buf_release(&want[1]);
@@ -244,7 +251,7 @@ static int verify_server_info(struct verify *v)
 
 int mgit_verify(struct mgit *g, mgit_problem_fn problem, void *ctx)
 {
-	struct verify v = { .g = g, .problem = problem, .ctx = ctx };
+	struct verify v = {.g = g, .problem = problem, .ctx = ctx};
 	int r = mgit_odb_refresh(g);
 
 	if (r < 0)

@@ -148,7 +148,8 @@ int mgit_tree_new(struct mgit_tree **out, struct mgit *g) FERRY_MUST_USE;
  * its parents was put as a file ("a" then "a/b"); -EISDIR if path is
  * already a directory ("a/b" then "a").  A failed put changes nothing.
  * -EFBIG past LIMIT_GIT_TREE_ENTRIES. */
-int mgit_tree_put(struct mgit_tree *t, const char *path, const struct mgit_oid *blob) FERRY_MUST_USE;
+int mgit_tree_put(struct mgit_tree *t, const char *path,
+		  const struct mgit_oid *blob) FERRY_MUST_USE;
 /* Number of files put so far. */
 size_t mgit_tree_count(const struct mgit_tree *t);
 /* Writes every directory as a tree object (pending until mgit_flush());
@@ -181,8 +182,8 @@ int mgit_tree_get(struct mgit_oid *blob_out, struct mgit *g, const struct mgit_o
 /* Calls cb for every file under prefix, recursively, in byte order of the
  * full path (which is git's tree order).  -ENOENT if prefix is absent; a
  * prefix naming a file reports that one file. */
-int mgit_tree_walk(struct mgit *g, const struct mgit_oid *tree, const char *prefix,
-		   mgit_walk_fn cb, void *ctx) FERRY_MUST_USE;
+int mgit_tree_walk(struct mgit *g, const struct mgit_oid *tree, const char *prefix, mgit_walk_fn cb,
+		   void *ctx) FERRY_MUST_USE;
 /* Calls cb for every file under prefix that differs between old_tree (NULL:
  * the empty tree) and new_tree, in byte order of the path: old_blob NULL
  * for an added file, new_blob NULL for a removed one.  Subtrees with equal
@@ -224,11 +225,11 @@ int mgit_commit_create(struct mgit_oid *out, struct mgit *g, const struct mgit_o
  * until mgit_commit_release(). */
 struct mgit_commit {
 	struct mgit_oid tree;
-	struct mgit_oid parent;     /* the first parent, if has_parent */
+	struct mgit_oid parent; /* the first parent, if has_parent */
 	bool has_parent;
-	unsigned parent_count;      /* releases have 0 or 1 */
-	int64_t time;               /* committer time, seconds since 1970 */
-	char *message;              /* NUL-terminated, as stored */
+	unsigned parent_count; /* releases have 0 or 1 */
+	int64_t time;	       /* committer time, seconds since 1970 */
+	char *message;	       /* NUL-terminated, as stored */
 	/* The gpgsig header's value with the continuation indent removed,
 	 * each line ending in '\n' (what `git verify-commit` checks), or NULL
 	 * if the commit is unsigned. */
@@ -244,7 +245,8 @@ struct mgit_commit {
  * well-formed commit or does not hash to id, -EFBIG past
  * LIMIT_GIT_COMMIT_BYTES.  Release *out with mgit_commit_release() (also
  * after a failure, where it is left empty). */
-int mgit_commit_read(struct mgit_commit *out, struct mgit *g, const struct mgit_oid *id) FERRY_MUST_USE;
+int mgit_commit_read(struct mgit_commit *out, struct mgit *g,
+		     const struct mgit_oid *id) FERRY_MUST_USE;
 /* Frees what mgit_commit_read() filled; the struct may be read again. */
 void mgit_commit_release(struct mgit_commit *c);
 
@@ -271,7 +273,8 @@ int mgit_flush(char *name_out, size_t cap, struct mgit *g) FERRY_MUST_USE;
  * or incomplete; on failure nothing is installed.  name_out as for
  * mgit_flush().
  */
-int mgit_pack_import(char *name_out, size_t cap, struct mgit *g, const char *pack_path) FERRY_MUST_USE;
+int mgit_pack_import(char *name_out, size_t cap, struct mgit *g,
+		     const char *pack_path) FERRY_MUST_USE;
 
 /* ---- refs ------------------------------------------------------------- */
 

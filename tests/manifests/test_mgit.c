@@ -140,8 +140,8 @@ static struct mgit_oid release(struct mgit *g, const struct file *files, size_t 
 	struct mgit_oid tree = tree_of(g, files, n), commit;
 	char pack[MGIT_PACK_NAME_MAX];
 
-	CHECK_OK(mgit_commit_create(&commit, g, &tree, parent, "县教育局 County", "county@example.cn", when,
-				    "release\n", NULL, NULL));
+	CHECK_OK(mgit_commit_create(&commit, g, &tree, parent, "县教育局 County",
+				    "county@example.cn", when, "release\n", NULL, NULL));
 	CHECK_OK(mgit_flush(pack, sizeof(pack), g));
 	CHECK(strncmp(pack, "pack-", 5) == 0 && strlen(pack) == 50);
 	CHECK_EQ_U(mgit_pending(g), 0);
@@ -315,7 +315,8 @@ static void test_tree_matches_git(void)
 	buf_init(&out, 1 << 20);
 	CHECK(sh(&out, "cd '%s' && " GIT " init -q && " GIT " add -A && " GIT " write-tree",
 		 tmp_path("work")) == 0);
-	CHECK_MSG(strncmp((char *)out.data, hex, MGIT_OID_HEX) == 0, "git: %.40s, ours: %s", out.data, hex);
+	CHECK_MSG(strncmp((char *)out.data, hex, MGIT_OID_HEX) == 0, "git: %.40s, ours: %s",
+		  out.data, hex);
 	buf_release(&out);
 }
 
@@ -585,27 +586,34 @@ static void test_hostile_trees(void)
 	mgit_free(g);
 }
 
+/* Pieces of a well-formed commit, to break one at a time. */
+#define C_TREE "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n"
+#define C_PARENT "parent 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n"
+#define C_AUTHOR "author a <b> 1 +0000\n"
+#define C_COMMITTER "committer a <b> 1 +0000\n"
+
 static void test_hostile_commits(void)
 {
 	static const char *const bad[] = {
 		"",
-		"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n\nno author\n",
-		"tree 4b825dc642cb6eb9a060e54bf8d69288fbee490\nauthor a <b> 1 +0000\ncommitter a <b> 1 +0000\n\nm",
-		"parent 4b825dc642cb6eb9a060e54bf8d69288fbee4904\ntree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n"
-		"author a <b> 1 +0000\ncommitter a <b> 1 +0000\n\nm",
-		"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\ncommitter a <b> 1 +0000\nauthor a <b> 1 +0000\n\nm",
-		"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor a <b> 1 +0000\ncommitter a <b> x +0000\n\nm",
-		"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor a <b> 1 +0000\ncommitter a <b> 99999999999999999999 +0000\n\nm",
-		"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor a <b> 1 +0000\ncommitter a <b> 1 +000\n\nm",
-		"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor a <b> 1 +0000\ncommitter a <b> 1 +0000\nno blank line",
-		"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor a <b> 1 +0000\ncommitter a <b> 1 +0000\n continued\n\nm",
-		"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor a <b> 1 +0000\ncommitter a <b> 1 +0000\n"
-		"gpgsig A\n B\ngpgsig C\n\nm",
-		"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor a <b> 1 +0000\ncommitter a <b> 1 +0000\n"
-		"encoding x\nparent 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nfoo\n\nm",
+		C_TREE "\nno author\n",
+		"tree 4b825dc642cb6eb9a060e54bf8d69288fbee490\n" C_AUTHOR C_COMMITTER "\nm",
+		C_PARENT C_TREE C_AUTHOR C_COMMITTER "\nm",
+		C_TREE C_COMMITTER C_AUTHOR "\nm",
+		C_TREE C_AUTHOR "committer a <b> x +0000\n\nm",
+		C_TREE C_AUTHOR "committer a <b> 99999999999999999999 +0000\n\nm",
+		C_TREE C_AUTHOR "committer a <b> 1 +000\n\nm",
+		C_TREE C_AUTHOR "committer a b 1 +0000\n\nm",
+		C_TREE C_AUTHOR C_COMMITTER "no blank line",
+		C_TREE C_AUTHOR C_COMMITTER " continued\n\nm",
+		C_TREE C_AUTHOR C_COMMITTER "gpgsig A\n B\ngpgsig C\n\nm",
+		C_TREE C_AUTHOR C_COMMITTER "encoding x\n" C_PARENT "\nm",
+		C_TREE C_AUTHOR C_COMMITTER "encoding x\nfoo\n\nm",
+		C_TREE C_AUTHOR C_COMMITTER "Key v\n\nm",
 	};
-	static const char with_nul[] = "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor a <b> 1 +0000\n"
-				       "committer a <b> 1 +0000\n\nm\0x";
+	static const char with_nul[] = C_TREE C_AUTHOR C_COMMITTER "\nm\0x";
+	static const char good[] = C_TREE C_PARENT C_AUTHOR C_COMMITTER "encoding x\n x2\n"
+				   "gpgsig A\n \n B\n\nmessage\n\nbody";
 	struct mgit *g;
 	struct mgit_oid id;
 	struct mgit_commit c;
@@ -621,6 +629,16 @@ static void test_hostile_commits(void)
 	/* A NUL anywhere is refused. */
 	CHECK_OK(mgit_obj_write(&id, g, MGIT_KIND_COMMIT, with_nul, sizeof(with_nul) - 1));
 	CHECK_EQ_I(mgit_commit_read(&c, g, &id), -EBADMSG);
+	mgit_commit_release(&c);
+	/* Extra headers and continuations are kept in the payload; the
+	 * signature's lines (an empty one included) are unindented. */
+	CHECK_OK(mgit_obj_write(&id, g, MGIT_KIND_COMMIT, good, sizeof(good) - 1));
+	CHECK_OK(mgit_commit_read(&c, g, &id));
+	CHECK_STR(c.signature, "A\n\nB\n");
+	CHECK_STR((char *)c.payload, C_TREE C_PARENT C_AUTHOR C_COMMITTER "encoding x\n x2\n"
+				     "\nmessage\n\nbody");
+	CHECK_STR(c.message, "message\n\nbody");
+	CHECK(c.has_parent && c.parent_count == 1 && c.time == 1);
 	mgit_commit_release(&c);
 	mgit_free(g);
 }
@@ -685,6 +703,9 @@ static int bad_sign(struct buf *out, const void *payload, size_t len, void *ctx)
 	return buf_append(out, ctx, strlen(ctx));
 }
 
+#define VERIFY_COMMIT                                                                              \
+	GIT " --git-dir='%s' -c gpg.format=ssh -c gpg.ssh.allowedSignersFile='%s' verify-commit %s"
+
 static void test_signed_commit(void)
 {
 	const char *dir = tmp_path("signed.git"), *key = tmp_path("id_ed25519");
@@ -720,11 +741,12 @@ static void test_signed_commit(void)
 
 	/* Stock git agrees on both halves and accepts the signature. */
 	mgit_oid_fmt(hex, &c1);
-	CHECK(sh(&out, GIT " --git-dir='%s' cat-file commit %s | sed '/^gpgsig /,/^ -----END/d'", dir, hex) == 0);
+	CHECK(sh(&out, GIT " --git-dir='%s' cat-file commit %s | sed '/^gpgsig /,/^ -----END/d'",
+		 dir, hex) == 0);
 	CHECK_EQ_U(out.len, s.seen_payload.len);
 	CHECK(memcmp(out.data, s.seen_payload.data, out.len) == 0);
-	CHECK_MSG(sh(&out, GIT " --git-dir='%s' -c gpg.format=ssh -c gpg.ssh.allowedSignersFile='%s' verify-commit %s",
-		     dir, tmp_path("allowed"), hex) == 0, "git verify-commit: %s", buf_str(&out));
+	CHECK_MSG(sh(&out, VERIFY_COMMIT, dir, tmp_path("allowed"), hex) == 0, "git verify-commit: %s",
+		  buf_str(&out));
 	CHECK(strstr(buf_str(&out), "Good \"git\" signature") != NULL);
 
 	/* A signature over other bytes is caught by stock git. */
@@ -732,15 +754,16 @@ static void test_signed_commit(void)
 				    bad_sign, s.last));
 	CHECK_OK(mgit_flush(pack, sizeof(pack), g));
 	mgit_oid_fmt(hex, &c2);
-	CHECK(sh(NULL, GIT " --git-dir='%s' -c gpg.format=ssh -c gpg.ssh.allowedSignersFile='%s' verify-commit %s",
-		 dir, tmp_path("allowed"), hex) != 0);
+	CHECK(sh(NULL, VERIFY_COMMIT, dir, tmp_path("allowed"), hex) != 0);
 	CHECK(sh(NULL, GIT " --git-dir='%s' fsck --strict", dir) == 0);
 
 	/* Signer failures pass through; bad signature texts are refused. */
 	s.fail = -EKEYREJECTED;
-	CHECK_EQ_I(mgit_commit_create(&c2, g, &tree, &c1, "C", "c@x", 2, "m\n", ssh_sign, &s), -EKEYREJECTED);
+	CHECK_EQ_I(mgit_commit_create(&c2, g, &tree, &c1, "C", "c@x", 2, "m\n", ssh_sign, &s),
+		   -EKEYREJECTED);
 	CHECK_EQ_I(mgit_commit_create(&c2, g, &tree, &c1, "C", "c@x", 2, "m\n", bad_sign, ""), -EINVAL);
-	CHECK_EQ_I(mgit_commit_create(&c2, g, &tree, &c1, "C", "c@x", 2, "m\n", bad_sign, "a\r\nb"), -EINVAL);
+	CHECK_EQ_I(mgit_commit_create(&c2, g, &tree, &c1, "C", "c@x", 2, "m\n", bad_sign, "a\r\nb"),
+		   -EINVAL);
 	/* Without a final newline one is added; the text survives as lines. */
 	CHECK_OK(mgit_commit_create(&c2, g, &tree, &c1, "C", "c@x", 2, "m\n", bad_sign, "x\n\ny"));
 	CHECK_OK(mgit_commit_read(&c, g, &c2));
@@ -754,7 +777,8 @@ static void test_signed_commit(void)
 /* ---- stock git: fsck, count-objects, clone ------------------------------- */
 
 /* A repository with two releases on one channel, for the tests below. */
-static void two_releases(const char *dir, char packs[2][MGIT_PACK_NAME_MAX], struct mgit_oid *c2_out)
+static void two_releases(const char *dir, char packs[2][MGIT_PACK_NAME_MAX],
+			 struct mgit_oid *c2_out)
 {
 	struct mgit *g;
 	struct mgit_oid c1, c2;
@@ -778,7 +802,8 @@ static void test_git_fsck_and_packs(void)
 	buf_init(&out, 1 << 20);
 	two_releases(dir, packs, NULL);
 	CHECK(strcmp(packs[0], packs[1]) != 0);
-	CHECK_MSG(sh(&out, GIT " --git-dir='%s' fsck --strict --no-dangling", dir) == 0, "%s", buf_str(&out));
+	CHECK_MSG(sh(&out, GIT " --git-dir='%s' fsck --strict --no-dangling", dir) == 0, "%s",
+		  buf_str(&out));
 	CHECK(sh(&out, GIT " --git-dir='%s' count-objects -v", dir) == 0);
 	CHECK_MSG(strstr(buf_str(&out), "count: 0\n") && strstr(buf_str(&out), "packs: 2\n") &&
 			  strstr(buf_str(&out), "garbage: 0\n"),
@@ -857,10 +882,12 @@ static void test_git_clone_http(void)
 	rm_rf(work);
 	buf_init(&out, 1 << 20);
 	rc = sh(&out,
-		"cd '%s' && { python3 -u -m http.server --bind 127.0.0.1 0 >srv.log 2>&1 & echo $! >srv.pid; } && "
+		"cd '%s' && "
+		"{ python3 -u -m http.server --bind 127.0.0.1 0 >srv.log 2>&1 & echo $! >srv.pid; } && "
 		"for i in $(seq 100); do grep -q 'port' srv.log && break; sleep 0.1; done; "
 		"port=$(sed -n 's/.* port \\([0-9]*\\) .*/\\1/p' srv.log | head -n 1); "
-		"NO_PROXY=127.0.0.1 no_proxy=127.0.0.1 " GIT " clone -q http://127.0.0.1:$port/manifests.git '%s'; "
+		"NO_PROXY=127.0.0.1 no_proxy=127.0.0.1 "
+		GIT " clone -q http://127.0.0.1:$port/manifests.git '%s'; "
 		"rc=$?; kill $(cat srv.pid); exit $rc",
 		top, work);
 	CHECK_MSG(rc == 0, "dumb-HTTP clone failed: %s", buf_str(&out));
@@ -888,8 +915,8 @@ static void test_pack_import(void)
 	/* The second release's pack alone is incomplete: it names blobs and
 	 * its parent commit from the first. */
 	CHECK_EQ_I(mgit_pack_import(name, sizeof(name), g, path[1]), -EBADMSG);
-	CHECK(sh(&out, "ls -A '%s/objects/pack' | wc -l; ls -d '%s'/objects/incoming-* 2>/dev/null | wc -l", dst,
-		 dst) == 0);
+	CHECK(sh(&out, "ls -A '%s/objects/pack' | wc -l; ls -d '%s'/objects/incoming-* 2>/dev/null | wc -l",
+		 dst, dst) == 0);
 	CHECK_STR(buf_str(&out), "0\n0\n");
 	CHECK_OK(mgit_pack_import(name, sizeof(name), g, path[0]));
 	CHECK_STR(name, packs[0]);
@@ -933,8 +960,8 @@ static void test_pack_import_refusals(void)
 		 GIT " rev-parse HEAD >/dev/null", work, work) == 0);
 	CHECK_OK(mgit_init(&g, dst));
 	/* Everything: a tree with a symlink. */
-	CHECK(sh(&out, "cd '%s' && " GIT " rev-list --objects --all | " GIT " pack-objects -q '%s/all'", work,
-		 t_tmpdir()) == 0);
+	CHECK(sh(&out, "cd '%s' && " GIT " rev-list --objects --all | " GIT " pack-objects -q '%s/all'",
+		 work, t_tmpdir()) == 0);
 	snprintf(pack, sizeof(pack), "%s/all-%.40s.pack", t_tmpdir(), buf_str(&out));
 	CHECK_EQ_I(mgit_pack_import(name, sizeof(name), g, pack), -EBADMSG);
 	CHECK_MSG(strstr(err_detail(), "symlink"), "%s", err_detail());
@@ -1165,7 +1192,8 @@ static void test_100k_tree(void)
 	t1 = now_s();
 	CHECK_OK(mgit_tree_write(&tree, t));
 	t2 = now_s();
-	CHECK_OK(mgit_commit_create(&commit, g, &tree, NULL, "County", "c@x", 1700000000, "big\n", NULL, NULL));
+	CHECK_OK(mgit_commit_create(&commit, g, &tree, NULL, "County", "c@x", 1700000000, "big\n",
+				    NULL, NULL));
 	CHECK_OK(mgit_flush(pack, sizeof(pack), g));
 	t3 = now_s();
 	CHECK_OK(mgit_ref_update(g, CHANNEL, &commit, NULL));
