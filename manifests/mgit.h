@@ -34,6 +34,12 @@
  *     r = mgit_ref_update(g, "refs/heads/renjiao/grade7/math", &c, &old);
  *     mgit_free(g);
  *
+ * (old is the channel's current commit from mgit_ref_read(); a channel's
+ * first release passes NULL for both the parent and the expected ref.)
+ * A school instead mgit_pack_import()s the publisher's packs, checks the
+ * commit and its signature with mgit_commit_read(), and reads trees with
+ * mgit_tree_diff() against the release it has.
+ *
  * Errors: every fallible function returns >= 0 on success or a negative
  * errno, with one line of detail left by err_set() (core/err.h):
  *
