@@ -307,7 +307,9 @@ int pack_index_load(struct pack_index **out, const char *idx_path)
 	struct buf b;
 	int r;
 
-	buf_init(&b, PACK_IDX_MAX_BYTES);
+	/* fs_read_file() reserves 64 KiB at a time, so the buffer's own cap
+	 * sits that far above the file limit it enforces. */
+	buf_init(&b, PACK_IDX_MAX_BYTES + (64u << 10));
 	r = fs_read_file(&b, idx_path, PACK_IDX_MAX_BYTES);
 	if (r >= 0) {
 		r = pack_index_parse(out, b.data, b.len);

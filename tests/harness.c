@@ -35,6 +35,9 @@ const char *t_tmpdir(void)
 
 		snprintf(tmpdir, sizeof(tmpdir), "%s/ferry-unit-%s-%d", base ? base : "/tmp", prog,
 			 (int)getpid());
+		for (char *s = tmpdir + strlen(base ? base : "/tmp") + 1; *s; s++)
+			if (*s == '/')
+				*s = '-';
 		mkdir(tmpdir, 0755);
 	}
 	return tmpdir;
@@ -48,6 +51,16 @@ const char *t_data(const char *name)
 	return datapath;
 }
 
+/* One case; kept apart from t_main so setjmp clobbers nothing of the loop. */
+static bool run_case(const struct t_case *c)
+{
+	err_clear();
+	if (setjmp(t_jmp) != 0)
+		return false;
+	c->fn();
+	return true;
+}
+
 int t_main(const struct t_case *cases)
 {
 	const char *self = getenv("FERRY_TEST_NAME");
@@ -56,9 +69,7 @@ int t_main(const struct t_case *cases)
 	if (self)
 		prog = self;
 	for (const struct t_case *c = cases; c->name; c++) {
-		err_clear();
-		if (setjmp(t_jmp) == 0) {
-			c->fn();
+		if (run_case(c)) {
 			printf("ok %s: %s\n", prog, c->name);
 		} else {
 			printf("FAIL %s: %s\n", prog, c->name);
