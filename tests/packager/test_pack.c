@@ -387,6 +387,28 @@ static void test_cap(void)
 	CHECK_OK(verify(&l, &good, p.pack, p.idx));
 	CHECK_EQ_U(good, i);
 	buf_release(&l.b);
+	/* exactly at the boundary: room for five 100-byte raw entries */
+	{
+		const uint64_t exact = PACK_HEADER_LEN + PACK_FOOTER_LEN +
+				       5 * (PACK_ENTRY_HEADER_LEN + 100 + PACK_RECORD_LEN);
+		uint8_t raw[101] = { 0 };
+
+		snprintf(p.dir, sizeof(p.dir), "%s/cap-exact", t_tmpdir());
+		CHECK_OK(pack_writer_new(&w, p.dir, exact));
+		for (uint8_t k = 0; k < 5; k++) {
+			struct sha256 id = { { k } };
+
+			CHECK(pack_writer_fits(w, 100));
+			CHECK(k < 4 || !pack_writer_fits(w, 101));
+			CHECK_OK(pack_writer_add(w, &id, PACK_ENTRY_RAW, raw, 100, 100));
+		}
+		CHECK(!pack_writer_fits(w, 1));
+		CHECK_EQ_I(pack_writer_add(w, &(struct sha256){ { 9 } }, PACK_ENTRY_RAW, raw, 1, 1),
+			   -EFBIG);
+		CHECK_OK(pack_writer_finish(w, &p.name, &p.size));
+		CHECK_EQ_U(p.size, exact);
+		pack_writer_free(w);
+	}
 	CHECK_EQ_I(pack_writer_new(&w, p.dir, PACK_MIN_BYTES - 1), -EINVAL);
 	CHECK_EQ_I(pack_writer_new(&w, p.dir, LIMIT_PACK_BYTES + 1), -EFBIG);
 	free_chunks(&cs);
