@@ -202,8 +202,8 @@ bool pack_index_same(const struct pack_index *a, const struct pack_index *b);
  * is then used for the entries.  *chunks_out (may be NULL) receives the
  * number of entries found sound (header as indexed, chunk matching its ID).
  *
- * problem (may be NULL) is called once per problem with one line (no path,
- * no newline) valid only during the call; a negative return stops the
+ * problem (may be NULL) is called once per problem with one line (which
+ * does not repeat the pack's path; no newline) valid only during the call; a negative return stops the
  * check and is returned.  Otherwise returns 0 if sound, -EBADMSG if any
  * problem was reported, or an error that stopped the check (the pack
  * cannot be opened, -ENOMEM, I/O). */

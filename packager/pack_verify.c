@@ -94,6 +94,8 @@ static int verify_load_idx(struct verify *v, struct pack_index **out, const char
 
 	if (r == -ENOMEM)
 		return r;
+	if (r == -ENOENT)
+		return report(v, ".idx is missing: a lone pack");
 	if (r < 0)
 		return report(v, ".idx unusable: %s", err_detail());
 	*out = idx;
