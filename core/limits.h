@@ -13,7 +13,7 @@
 #define LIMIT_CHUNK_MAX (4u << 20)               /* 4 MiB */
 
 /* A pack file and its index. */
-#define LIMIT_PACK_BYTES (1ull << 32) - 1        /* under 4 GiB: FAT32-safe */
+#define LIMIT_PACK_BYTES ((1ull << 32) - 1)      /* under 4 GiB: FAT32-safe */
 #define LIMIT_PACK_ENTRIES (1u << 22)
 #define LIMIT_PACK_DEFAULT_BYTES (64ull << 20)   /* recommended pack cap */
 
