@@ -372,7 +372,7 @@ static void test_oti_hostile(void)
 		int at;
 		uint8_t v;
 	} bad[] = {
-		{ 0, 0x01 },                /* F over 1 TiB */
+		{ 0, 0x01 },                /* F of 4 GiB in one block */
 		{ 5, 0x01 },                /* reserved byte */
 		{ 7, 0x9d },                /* T = 1437, not a multiple of 4 */
 		{ 8, 0x00 },                /* Z = 0 */
