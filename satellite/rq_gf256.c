@@ -20,6 +20,9 @@
 
 #include "satellite/rq_int.h"
 
+/* Sources combined per pass by rq_sym_xor_many(). */
+#define RQ_XOR_MANY_MAX 16
+
 static uint8_t gf_exp[512];
 static uint8_t gf_log[256];
 static uint8_t gf_mul_tab[256][256];
@@ -82,6 +85,36 @@ static void xor_portable(uint8_t *dst, const uint8_t *src, size_t n)
 	}
 	for (; i < n; i++)
 		dst[i] ^= src[i];
+}
+
+/* dst = src[0] ^ ... ^ src[ns-1], or dst ^= all of them when acc. */
+static void xor_many_portable(uint8_t *dst, const uint8_t *const *src, size_t ns, size_t n,
+			      int acc_dst)
+{
+	size_t i = 0;
+
+	if (acc_dst) {
+		for (size_t k = 0; k < ns; k++)
+			xor_portable(dst, src[k], n);
+		return;
+	}
+	for (; i + 8 <= n; i += 8) {
+		uint64_t acc, x;
+
+		memcpy(&acc, src[0] + i, 8);
+		for (size_t k = 1; k < ns; k++) {
+			memcpy(&x, src[k] + i, 8);
+			acc ^= x;
+		}
+		memcpy(dst + i, &acc, 8);
+	}
+	for (; i < n; i++) {
+		uint8_t acc = src[0][i];
+
+		for (size_t k = 1; k < ns; k++)
+			acc ^= src[k][i];
+		dst[i] = acc;
+	}
 }
 
 static void muladd_portable(uint8_t *dst, const uint8_t *src, uint8_t c, size_t n)
@@ -148,6 +181,28 @@ __attribute__((target("ssse3"))) static void xor_ssse3(uint8_t *dst, const uint8
 		_mm_storeu_si128((__m128i *)(dst + i), _mm_xor_si128(a, b));
 	}
 	xor_portable(dst + i, src + i, n - i);
+}
+
+__attribute__((target("ssse3"))) static void xor_many_ssse3(uint8_t *dst,
+							      const uint8_t *const *src,
+							      size_t ns, size_t n, int acc_dst)
+{
+	size_t i = 0, k0 = acc_dst ? 0 : 1;
+
+	for (; i + 16 <= n; i += 16) {
+		__m128i acc = _mm_loadu_si128((const __m128i *)((acc_dst ? dst : src[0]) + i));
+
+		for (size_t k = k0; k < ns; k++)
+			acc = _mm_xor_si128(acc, _mm_loadu_si128((const __m128i *)(src[k] + i)));
+		_mm_storeu_si128((__m128i *)(dst + i), acc);
+	}
+	if (i < n) {
+		const uint8_t *rest[RQ_XOR_MANY_MAX];
+
+		for (size_t k = 0; k < ns; k++)
+			rest[k] = src[k] + i;
+		xor_many_portable(dst + i, rest, ns, n - i, acc_dst);
+	}
 }
 
 __attribute__((target("ssse3"))) static void mul_ssse3(uint8_t *dst, const uint8_t *src,
@@ -228,6 +283,47 @@ __attribute__((target("avx2"))) static void xor_avx2(uint8_t *dst, const uint8_t
 	xor_portable(dst + i, src + i, n - i);
 }
 
+/* Four 32-byte accumulators per pass over the sources. */
+__attribute__((target("avx2"))) static void xor_many_avx2(uint8_t *dst, const uint8_t *const *src,
+							   size_t ns, size_t n, int acc_dst)
+{
+	size_t i = 0, k0 = acc_dst ? 0 : 1;
+
+	for (; i + 128 <= n; i += 128) {
+		const __m256i *p = (const __m256i *)((acc_dst ? dst : src[0]) + i);
+		__m256i a0 = _mm256_loadu_si256(p), a1 = _mm256_loadu_si256(p + 1);
+		__m256i a2 = _mm256_loadu_si256(p + 2), a3 = _mm256_loadu_si256(p + 3);
+
+		for (size_t k = k0; k < ns; k++) {
+			p = (const __m256i *)(src[k] + i);
+			a0 = _mm256_xor_si256(a0, _mm256_loadu_si256(p));
+			a1 = _mm256_xor_si256(a1, _mm256_loadu_si256(p + 1));
+			a2 = _mm256_xor_si256(a2, _mm256_loadu_si256(p + 2));
+			a3 = _mm256_xor_si256(a3, _mm256_loadu_si256(p + 3));
+		}
+		__m256i *q = (__m256i *)(dst + i);
+
+		_mm256_storeu_si256(q, a0);
+		_mm256_storeu_si256(q + 1, a1);
+		_mm256_storeu_si256(q + 2, a2);
+		_mm256_storeu_si256(q + 3, a3);
+	}
+	for (; i + 32 <= n; i += 32) {
+		__m256i acc = _mm256_loadu_si256((const __m256i *)((acc_dst ? dst : src[0]) + i));
+
+		for (size_t k = k0; k < ns; k++)
+			acc = _mm256_xor_si256(acc, _mm256_loadu_si256((const __m256i *)(src[k] + i)));
+		_mm256_storeu_si256((__m256i *)(dst + i), acc);
+	}
+	if (i < n) {
+		const uint8_t *rest[RQ_XOR_MANY_MAX];
+
+		for (size_t k = 0; k < ns; k++)
+			rest[k] = src[k] + i;
+		xor_many_portable(dst + i, rest, ns, n - i, acc_dst);
+	}
+}
+
 __attribute__((target("avx2"))) static void mul_avx2(uint8_t *dst, const uint8_t *src, uint8_t c,
 						      size_t n, int add)
 {
@@ -286,15 +382,16 @@ __attribute__((target("avx2"))) static void mul2add_avx2(uint8_t *dst, const uin
 
 struct sym_ops {
 	void (*xor_)(uint8_t *, const uint8_t *, size_t);
+	void (*xor_many)(uint8_t *, const uint8_t *const *, size_t, size_t, int);
 	void (*muladd)(uint8_t *, const uint8_t *, uint8_t, size_t);
 	void (*scale)(uint8_t *, uint8_t, size_t);
 	void (*mul2add)(uint8_t *, const uint8_t *, size_t);
 };
 
 static const struct sym_ops ops_table[] = {
-	[RQ_SIMD_PORTABLE] = { xor_portable, muladd_portable, scale_portable, mul2add_portable },
-	[RQ_SIMD_SSSE3] = { xor_ssse3, muladd_ssse3, scale_ssse3, mul2add_ssse3 },
-	[RQ_SIMD_AVX2] = { xor_avx2, muladd_avx2, scale_avx2, mul2add_avx2 },
+	[RQ_SIMD_PORTABLE] = { xor_portable, xor_many_portable, muladd_portable, scale_portable, mul2add_portable },
+	[RQ_SIMD_SSSE3] = { xor_ssse3, xor_many_ssse3, muladd_ssse3, scale_ssse3, mul2add_ssse3 },
+	[RQ_SIMD_AVX2] = { xor_avx2, xor_many_avx2, muladd_avx2, scale_avx2, mul2add_avx2 },
 };
 
 static const struct sym_ops *ops;
@@ -329,6 +426,25 @@ static inline const struct sym_ops *sym_ops(void)
 void rq_sym_xor(uint8_t *dst, const uint8_t *src, size_t n)
 {
 	sym_ops()->xor_(dst, src, n);
+}
+
+void rq_sym_xor_many(uint8_t *dst, const uint8_t *const *src, size_t nsrc, size_t n)
+{
+	const struct sym_ops *o = sym_ops();
+	int acc = 0;
+
+	if (nsrc == 0) {
+		memset(dst, 0, n);
+		return;
+	}
+	while (nsrc > 0) {
+		size_t m = nsrc < RQ_XOR_MANY_MAX ? nsrc : RQ_XOR_MANY_MAX;
+
+		o->xor_many(dst, src, m, n, acc);
+		src += m;
+		nsrc -= m;
+		acc = 1;
+	}
 }
 
 void rq_sym_muladd(uint8_t *dst, const uint8_t *src, uint8_t c, size_t n)

@@ -92,6 +92,9 @@ uint8_t rq_gf_exp(uint32_t i); /* alpha^i */
 
 /* Whole-symbol operations on n bytes; dst and src do not overlap. */
 void rq_sym_xor(uint8_t *dst, const uint8_t *src, size_t n);          /* dst ^= src */
+/* dst = src[0] ^ ... ^ src[nsrc-1] in one pass (zero when nsrc is 0); no
+ * src may alias dst. */
+void rq_sym_xor_many(uint8_t *dst, const uint8_t *const *src, size_t nsrc, size_t n);
 void rq_sym_muladd(uint8_t *dst, const uint8_t *src, uint8_t c, size_t n); /* dst ^= c*src */
 void rq_sym_scale(uint8_t *dst, uint8_t c, size_t n);                 /* dst = c*dst */
 /* dst = alpha*dst ^ src, or dst = alpha*dst when src is NULL. */

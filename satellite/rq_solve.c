@@ -48,6 +48,7 @@ struct solver {
 	uint32_t *piv_row, *piv_col, npiv;
 	uint32_t *inact, ninact;
 	uint8_t *done; /* per binary row: used as a pivot */
+	const uint8_t **srcs; /* scratch: the sources of one row's symbol */
 	/* planning: column -> rows for the W LT columns, and degree buckets */
 	uint32_t *cstart, *crows;
 	uint32_t *deg, *next, *prev, *head, maxdeg;
@@ -161,6 +162,16 @@ static int plan_index(struct solver *s)
 	for (uint32_t c = 0; c < p->w; c++)
 		s->cstart[c + 1] += s->cstart[c];
 	{
+		uint32_t longest = 0;
+
+		for (uint32_t r = 0; r < rw->n; r++)
+			if (rw->start[r + 1] - rw->start[r] > longest)
+				longest = rw->start[r + 1] - rw->start[r];
+		s->srcs = mem_alloc(((size_t)longest + 1) * sizeof(*s->srcs));
+		if (!s->srcs)
+			return -ENOMEM;
+	}
+	{
 		AUTO_FREE uint32_t *fill = mem_dup(s->cstart, (size_t)p->w * sizeof(*fill));
 
 		if (!fill)
@@ -244,8 +255,24 @@ static int plan_build(struct solver *s)
 	return 0;
 }
 
+/* Updates the forward pass's dependency bits of pivot k for column c. */
+static void pivot_deps_add(struct solver *s, uint64_t *m, int32_t st)
+{
+	if (st >= 0) {
+		const uint64_t *mj = s->mbits + (size_t)st * s->nw;
+
+		for (size_t w = 0; w < s->nw; w++)
+			m[w] ^= mj[w];
+	} else {
+		uint32_t q = INACTIVE_INDEX(st);
+
+		m[q / 64] ^= 1ull << (q % 64);
+	}
+}
+
 /* Forward pass (with_inactive false) and back pass (true): C[pivot] = D[row]
- * + the other columns of the row, inactive ones only in the back pass. */
+ * + the other columns of the row, inactive ones only in the back pass.
+ * Each symbol is written once, from all its sources in one sweep. */
 static void pass_pivots(struct solver *s, bool with_inactive)
 {
 	const struct rq_rows *rw = &s->rows;
@@ -253,14 +280,12 @@ static void pass_pivots(struct solver *s, bool with_inactive)
 
 	for (uint32_t k = 0; k < s->npiv; k++) {
 		uint32_t r = s->piv_row[k], c0 = s->piv_col[k];
-		uint8_t *dst = s->c + (size_t)c0 * t;
 		const uint8_t *d = row_data(s, r);
 		uint64_t *m = s->mbits + (size_t)k * s->nw;
+		size_t n = 0;
 
 		if (d)
-			memcpy(dst, d, t);
-		else
-			memset(dst, 0, t);
+			s->srcs[n++] = d;
 		for (uint32_t i = rw->start[r]; i < rw->start[r + 1]; i++) {
 			uint32_t c = rw->cols[i];
 			int32_t st = s->state[c];
@@ -268,20 +293,11 @@ static void pass_pivots(struct solver *s, bool with_inactive)
 			if (c == c0)
 				continue;
 			if (st >= 0 || with_inactive)
-				rq_sym_xor(dst, s->c + (size_t)c * t, t);
-			if (with_inactive)
-				continue;
-			if (st >= 0) {
-				const uint64_t *mj = s->mbits + (size_t)st * s->nw;
-
-				for (size_t w = 0; w < s->nw; w++)
-					m[w] ^= mj[w];
-			} else {
-				uint32_t q = INACTIVE_INDEX(st);
-
-				m[q / 64] ^= 1ull << (q % 64);
-			}
+				s->srcs[n++] = s->c + (size_t)c * t;
+			if (!with_inactive)
+				pivot_deps_add(s, m, st);
 		}
+		rq_sym_xor_many(s->c + (size_t)c0 * t, s->srcs, n, t);
 	}
 }
 
@@ -427,16 +443,14 @@ static void dense_rhs_binary(struct solver *s, uint32_t k)
 	const struct rq_rows *rw = &s->rows;
 	uint32_t r = s->dense_src[k];
 	const uint8_t *d = row_data(s, r);
-	uint8_t *dst = dense_sym(s, k);
-	size_t t = s->t;
+	size_t n = 0;
 
 	if (d)
-		memcpy(dst, d, t);
-	else
-		memset(dst, 0, t);
+		s->srcs[n++] = d;
 	for (uint32_t i = rw->start[r]; i < rw->start[r + 1]; i++)
 		if (s->state[rw->cols[i]] >= 0)
-			rq_sym_xor(dst, s->c + (size_t)rw->cols[i] * t, t);
+			s->srcs[n++] = s->c + (size_t)rw->cols[i] * s->t;
+	rq_sym_xor_many(dense_sym(s, k), s->srcs, n, s->t);
 }
 
 /* Right-hand sides of the dense rows that became pivots, written straight
@@ -499,6 +513,7 @@ static void solver_release(struct solver *s)
 	mem_free(s->piv_col);
 	mem_free(s->inact);
 	mem_free(s->done);
+	mem_free(s->srcs);
 	mem_free(s->cstart);
 	mem_free(s->crows);
 	mem_free(s->deg);
@@ -563,9 +578,10 @@ void rq_lt_encode(uint8_t *out, const struct rq_params *p, const uint8_t *c, siz
 		  uint32_t isi)
 {
 	uint32_t cols[RQ_LT_MAX_COLS];
+	const uint8_t *srcs[RQ_LT_MAX_COLS];
 	size_t n = rq_lt_cols(cols, p, isi);
 
-	memset(out, 0, t);
 	for (size_t i = 0; i < n; i++)
-		rq_sym_xor(out, c + (size_t)cols[i] * t, t);
+		srcs[i] = c + (size_t)cols[i] * t;
+	rq_sym_xor_many(out, srcs, n, t);
 }

@@ -127,12 +127,18 @@ static const uint8_t *k_or_null(const uint8_t *b, size_t n)
 }
 
 /* Runs the four symbol operations at one SIMD level on fixed inputs. */
-static void sym_ops_at(enum rq_simd level, uint8_t out[4][700], const uint8_t *a,
+static void sym_ops_at(enum rq_simd level, uint8_t out[6][700], const uint8_t *a,
 		       const uint8_t *b, size_t n, uint8_t c)
 {
+	const uint8_t *many[21];
+
 	CHECK_EQ_U(rq_simd_select(level) <= level, 1);
 	for (int k = 0; k < 4; k++)
 		memcpy(out[k], a, n);
+	for (int k = 0; k < 21; k++)
+		many[k] = k % 3 ? a + k : b; /* a + k: unaligned, overlapping views */
+	rq_sym_xor_many(out[4], many, 3, n - (n > 20 ? 20 : n));
+	rq_sym_xor_many(out[5], many, 21, n - (n > 20 ? 20 : n));
 	rq_sym_xor(out[0], b, n);
 	rq_sym_muladd(out[1], b, c, n);
 	rq_sym_scale(out[2], c, n);
@@ -141,7 +147,7 @@ static void sym_ops_at(enum rq_simd level, uint8_t out[4][700], const uint8_t *a
 
 static void test_simd_matches_portable(void)
 {
-	static uint8_t a[700], b[700], ref[4][700], got[4][700];
+	static uint8_t a[700], b[700], ref[6][700], got[6][700];
 
 	for (int round = 0; round < 60; round++) {
 		size_t n = rng_below(700);
@@ -156,10 +162,18 @@ static void test_simd_matches_portable(void)
 			CHECK_EQ_U(ref[2][i], rq_gf_mul(c, a[i]));
 			CHECK_EQ_U(ref[3][i], rq_gf_mul(2, a[i]) ^ (n % 2 ? 0 : b[i]));
 		}
+		for (size_t i = 0; i + 20 < n; i++) {
+			uint8_t x = 0;
+
+			for (int k = 0; k < 21; k++)
+				x ^= k % 3 ? a[i + k] : b[i];
+			CHECK_EQ_U(ref[4][i], b[i] ^ a[i + 1] ^ a[i + 2]);
+			CHECK_EQ_U(ref[5][i], x);
+		}
 		for (enum rq_simd level = RQ_SIMD_SSSE3; level <= RQ_SIMD_AVX2; level++) {
 			sym_ops_at(level, got, a, b, n, c);
-			for (int k = 0; k < 4; k++)
-				CHECK_MSG(memcmp(ref[k], got[k], n) == 0, "op %d level %d n %zu", k,
+			for (int k = 0; k < 6; k++)
+				CHECK_MSG(memcmp(ref[k], got[k], k < 4 ? n : n > 20 ? n - 20 : 0) == 0, "op %d level %d n %zu", k,
 					  level, n);
 		}
 	}
