@@ -293,7 +293,7 @@ static void test_round_trips(void)
 		uint32_t k;
 		size_t t;
 	} cases[] = { { 1, 4 }, { 2, 12 }, { 10, 1436 }, { 17, 4 }, { 100, 64 },
-		      { 1000, 8 }, { 1024, 1436 }, { 4000, 4 } };
+		      { 1000, 8 }, { 1024, 1436 }, { 4000, 4 }, { 8192, 4 } };
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		uint32_t k = cases[i].k;
