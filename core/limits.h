@@ -35,4 +35,11 @@
 /* A single file in a release: 1 TiB (deliberately above any real video). */
 #define LIMIT_FILE_BYTES (1ull << 40)
 
+/* Satellite FEC: the RaptorQ profile of DESIGN §7 (RFC 6330 allows more;
+ * these bound what a receiver accepts and allocates). */
+#define LIMIT_RQ_SOURCE_SYMBOLS 8192u            /* K per source block */
+#define LIMIT_RQ_SOURCE_BLOCKS 255u              /* Z per object */
+#define LIMIT_RQ_SYMBOL_BYTES 65532u             /* T, a multiple of 4 */
+#define LIMIT_RQ_EXTRA_SYMBOLS 64u               /* kept by a decoder beyond K */
+
 #endif
