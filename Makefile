@@ -43,6 +43,9 @@ CMD_SRCS :=
 TEST_BINS :=
 FUZZ_TARGETS :=
 TOOL_BINS :=
+# Set before the module fragments, whose rules list $(LIB) as a prerequisite.
+LIB := $(B)/libferry.a
+FERRY := $(B)/ferry
 
 include core/module.mk
 include packager/module.mk
@@ -54,8 +57,6 @@ include tests/module.mk
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 CMD_OBJS := $(CMD_SRCS:%.c=$(B)/%.o)
-LIB := $(B)/libferry.a
-FERRY := $(B)/ferry
 
 .PHONY: all check bench demo deps layering clean tests fuzz format
 all: $(FERRY)
