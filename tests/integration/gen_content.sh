@@ -8,7 +8,7 @@
 # before by a few mid-file edits, one rename, one or two additions and one
 # deletion.  One "ok"/"FAIL" line per case, as tests/run.sh counts them.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 GEN=${FERRY_BUILD:-$PWD/build/${MODE:-san}}/tests/tools/gen_content
 T=$(mktemp -d "${FERRY_TEST_TMP:-/tmp}/gen_content.XXXXXX")
 trap 'rm -rf "$T"' EXIT
@@ -57,12 +57,13 @@ refuses_nonempty() {
 	[ $rc -eq 1 ] || { echo "exit $rc, want 1"; return 1; }
 	grep -q "^gen_content: $T/full: exists and is not empty\$" "$T/last.err" || { cat "$T/last.err"; return 1; }
 	[ "$(ls "$T/full")" = stray ] || { echo "touched the directory"; return 1; }
-	mkdir "$T/empty" && gen "$T/empty" --seed 1 --size 2M || { echo "refused an empty directory"; return 1; }
+	mkdir "$T/empty" || return 1
+	gen "$T/empty" --seed 1 --size 2M || { echo "refused an empty directory"; return 1; }
 }
 
 silent_and_exact() {
 	gen "$T/a" --seed 42 --size 6M --meta "$T/a.tsv" || { cat "$T/last.err"; return 1; }
-	[ ! -s "$T/last.out" ] && [ ! -s "$T/last.err" ] || { echo "printed on success"; return 1; }
+	if [ -s "$T/last.out" ] || [ -s "$T/last.err" ]; then echo "printed on success"; return 1; fi
 	total=$(find "$T/a" -type f -printf '%s\n' | awk '{s += $1} END {print s}')
 	[ "$total" = 6291456 ] || { echo "tree holds $total bytes, want 6291456"; return 1; }
 	gen "$T/k" --seed 42 --size 3K && { echo "accepted 3K"; return 1; }
@@ -239,7 +240,10 @@ revisions() {
 	revision_step "$T/a" "$T/a.tsv" "$T/r1" "$T/r1.tsv" 1 || return 1
 	revision_step "$T/r1" "$T/r1.tsv" "$T/r2" "$T/r2.tsv" 2 || return 1
 	fingerprint "$T/r2" >"$T/r2.fp" && fingerprint "$T/r2b" >"$T/r2b.fp"
-	cmp -s "$T/r2.fp" "$T/r2b.fp" && cmp -s "$T/r2.tsv" "$T/r2b.tsv" || { echo "revision 2 not reproducible"; return 1; }
+	if ! cmp -s "$T/r2.fp" "$T/r2b.fp" || ! cmp -s "$T/r2.tsv" "$T/r2b.tsv"; then
+		echo "revision 2 not reproducible"
+		return 1
+	fi
 	# Many rounds stay well-formed (names unique, sizes bounded).
 	gen "$T/r40" --seed 42 --size 6M --revision 40 --meta "$T/r40.tsv" || { cat "$T/last.err"; return 1; }
 	[ "$(($(wc -l <"$T/r40.tsv") - 1))" = "$(find "$T/r40" -type f | wc -l)" ] || { echo "r40 sidecar"; return 1; }

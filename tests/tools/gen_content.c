@@ -114,7 +114,8 @@ struct plan {
 	uint32_t next_serial;
 };
 
-enum { TAG_ORDER = 1, TAG_SECTION, TAG_CONTENT, TAG_SHARED, TAG_ROUND, TAG_ID, TAG_TWIN };
+/* Seed domains.  The values shape every tree: never renumber them. */
+enum { TAG_ORDER = 1, TAG_SECTION = 2, TAG_CONTENT = 3, TAG_SHARED = 4, TAG_ROUND = 5, TAG_TWIN = 7 };
 
 static int str_fmt(char **out, const char *fmt, ...) FERRY_PRINTF(2, 3);
 static int str_fmt(char **out, const char *fmt, ...)
@@ -676,6 +677,8 @@ static int round_rename(struct plan *p, struct rng *r, uint16_t round)
 	f = &p->files[pick];
 	base = strrchr(f->path, '/') + 1;
 	dot = strrchr(base, '.');
+	if (!dot)
+		return 0;
 	mark = strstr(base, "（修订");
 	stem = (size_t)((mark && mark < dot ? mark : dot) - f->path);
 	rc = str_fmt(&path, "%.*s（修订%u）%s", (int)stem, f->path, round, dot);
