@@ -153,7 +153,25 @@ for t in "${TOOLS[@]}"; do
 	why=$(missing "$t")
 	[ -z "$why" ] || FAIL[$t]=$why
 done
-bench_log "pack: $FILES files, $BYTES bytes in $CORPUS; $ROUNDS rounds of: ${TOOLS[*]}"
+
+version() {
+	case $1 in
+	ferry) echo "ferry (source $(git -C "$FERRY_SRC" rev-parse --short HEAD 2>/dev/null || echo unknown))" ;;
+	restic) restic version 2>/dev/null | awk '{print $1, $2; exit}' ;;
+	borg) borg --version 2>/dev/null ;;
+	casync) casync --version 2>/dev/null | head -n1 ;;
+	tar-zstd) echo "$(tar --version | head -n1 | awk '{print "tar", $NF}'), zstd $(zstd -V | grep -o 'v[0-9.]*' | head -n1)" ;;
+	esac
+}
+
+# Versions now: the source tree may move on while the runs take minutes.
+versions=()
+for t in "${TOOLS[@]}"; do
+	v=$(version "$t")
+	[ -z "$v" ] || [ "${FAIL[$t]:-}" = "not installed" ] || versions+=("$v")
+done
+
+bench_log "pack: $FILES files, $BYTES bytes in $CORPUS; rounds: $ROUNDS; tools: ${TOOLS[*]}"
 n=${#TOOLS[@]}
 LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
 for ((round = 1; round <= ROUNDS; round++)); do
@@ -164,16 +182,6 @@ for ((round = 1; round <= ROUNDS; round++)); do
 done
 
 # ---- the Markdown section ----
-
-version() {
-	case $1 in
-	ferry) echo "ferry $(git -C "$FERRY_SRC" rev-parse --short HEAD 2>/dev/null || echo '?')" ;;
-	restic) restic version 2>/dev/null | awk '{print $1, $2; exit}' ;;
-	borg) borg --version 2>/dev/null ;;
-	casync) casync --version 2>/dev/null | head -n1 ;;
-	tar-zstd) echo "$(tar --version | head -n1 | awk '{print "tar", $NF}'), zstd $(zstd -V | grep -o 'v[0-9.]*' | head -n1)" ;;
-	esac
-}
 
 mbps() { bench_calc "$BYTES / ${SECS[$1]} / 1e6" %.1f; }
 
@@ -227,11 +235,6 @@ targets() {
 	fi
 	printf 'Targets (DESIGN.md §10) in this run — %s; %s; %s.\n' "$thr" "$out" "$rss"
 }
-
-versions=()
-for t in "${TOOLS[@]}"; do
-	[ "${FAIL[$t]:-}" = "not installed" ] || versions+=("$(version "$t")")
-done
 
 echo "## Packing"
 echo
