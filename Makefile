@@ -44,6 +44,9 @@ TEST_BINS :=
 FUZZ_TARGETS :=
 TOOL_BINS :=
 
+LIB := $(B)/libferry.a
+FERRY := $(B)/ferry
+
 include core/module.mk
 include packager/module.mk
 include manifests/module.mk
@@ -54,15 +57,13 @@ include tests/module.mk
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 CMD_OBJS := $(CMD_SRCS:%.c=$(B)/%.o)
-LIB := $(B)/libferry.a
-FERRY := $(B)/ferry
 
 .PHONY: all check bench demo deps layering clean tests fuzz format
 all: $(FERRY)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	@echo "  CC  $<"; $(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -75,7 +76,7 @@ $(FERRY): $(CMD_OBJS) $(LIB)
 # Test programs: tests/<module>/test_x.c -> $(B)/tests/<module>/test_x
 $(B)/tests/%: tests/%.c $(B)/tests/harness.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(B)/tests/harness.o $(LIB) $(PKG_LIBS) $(TEST_LIBS_$(notdir $@))
+	@echo "  CC  $<"; $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(B)/tests/harness.o $(LIB) $(PKG_LIBS) $(TEST_LIBS_$(notdir $@))
 
 tests: $(FERRY) $(TEST_BINS) $(TOOL_BINS) $(FUZZ_REPLAY_BINS)
 

@@ -178,7 +178,7 @@ bool codec_saves_enough(size_t raw_len, size_t frame_len)
 int codec_choose(size_t *out_len, struct codec *c, void *dst, size_t cap, const void *src,
 		 size_t n)
 {
-	size_t saving = codec_min_saving(n), limit, len;
+	size_t saving = codec_min_saving(n), limit, len = 0;
 	int r;
 
 	assert(cap >= n);

@@ -21,15 +21,15 @@ TOOL_BINS += $(TOOL_SRCS:%.c=$(B)/%)
 
 $(B)/tests/harness.o: tests/harness.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	@echo "  CC  $<"; $(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(B)/tests/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< tests/fuzz/replay_main.c $(LIB) $(PKG_LIBS)
+	@echo "  CC  $<"; $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< tests/fuzz/replay_main.c $(LIB) $(PKG_LIBS)
 
 $(B)/tests/tools/%: tests/tools/%.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
+	@echo "  CC  $<"; $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
 
 # libFuzzer builds (clang-14), for finding new corpus entries by hand:
 #   make fuzz && build/fuzz/fuzz_pointer tests/fuzz/corpus/pointer
