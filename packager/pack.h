@@ -30,6 +30,10 @@
  * Verifying (pack_verify.c).  pack_verify() checks a pack and its .idx
  * completely, streaming the pack with bounded memory.
  *
+ * Threads: a pack_writer belongs to one thread at a time; a parsed
+ * pack_index is read-only and may be shared; pack_entry_decode() needs the
+ * calling thread's own struct codec (codec.h).
+ *
  * Errors follow core/err.h: -EBADMSG for anything malformed or any hash
  * mismatch, -EFBIG for a limit, -ENOENT for a missing chunk, -ENOMEM; a
  * detail line is left with err_set().
@@ -163,8 +167,8 @@ int pack_footer_parse(uint64_t *tail_len_out, const void *footer, size_t n,
  * pack_size bytes) with the same rules as pack_index_parse().  name, if
  * not NULL, is recorded as the pack's name; it is not checked (only
  * hashing the pack can).  Free with pack_index_free(). */
-int pack_index_parse_tail(struct pack_index **out, const void *tail, size_t n,
-			  uint64_t pack_size, const struct sha256 *name) FERRY_MUST_USE;
+int pack_index_parse_tail(struct pack_index **out, const void *tail, size_t n, uint64_t pack_size,
+			  const struct sha256 *name) FERRY_MUST_USE;
 
 /* Accepts NULL. */
 void pack_index_free(struct pack_index *idx);
@@ -203,10 +207,10 @@ bool pack_index_same(const struct pack_index *a, const struct pack_index *b);
  * number of entries found sound (header as indexed, chunk matching its ID).
  *
  * problem (may be NULL) is called once per problem with one line (which
- * does not repeat the pack's path; no newline) valid only during the call; a negative return stops the
- * check and is returned.  Otherwise returns 0 if sound, -EBADMSG if any
- * problem was reported, or an error that stopped the check (the pack
- * cannot be opened, -ENOMEM, I/O). */
+ * does not repeat the pack's path; no newline) valid only during the
+ * call; a negative return stops the check and is returned.  Otherwise
+ * returns 0 if sound, -EBADMSG if any problem was reported, or an error
+ * that stopped the check (the pack cannot be opened, -ENOMEM, I/O). */
 int pack_verify(uint64_t *chunks_out, const char *pack_path, const char *idx_path,
 		int (*problem)(const char *line, void *ctx), void *ctx) FERRY_MUST_USE;
 

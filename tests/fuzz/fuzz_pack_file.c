@@ -48,8 +48,7 @@ static void put(const char *path, const void *p, size_t n)
 		abort();
 }
 
-static void prepare_idx(uint8_t *idx, size_t n, const uint8_t *pack, size_t pack_len,
-			unsigned mode)
+static void prepare_idx(uint8_t *idx, size_t n, const uint8_t *pack, size_t pack_len, unsigned mode)
 {
 	if ((mode & 2) && n >= PACK_IDX_HEADER_LEN) {
 		sha256_buf((struct sha256 *)(idx + PACK_IDX_NAME_OFF), pack, pack_len);
