@@ -8,7 +8,7 @@
  *   2  first write the pack's real size and SHA-256 into the .idx header
  *   4  name the pack file by its SHA-256 (else "x.pack")
  *   8  write no .idx at all (a lone pack)
- * The two files go to a private temporary folder.  The verdict must agree
+ * The two files go to a private folder under $TMPDIR (or /tmp).  The verdict must agree
  * with the callback: 0 exactly when no problem line was reported.
  */
 #include <stdint.h>
@@ -24,7 +24,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char dir[64];
+static char dir[512];
 
 static void remove_dir(void)
 {
@@ -60,7 +60,7 @@ static void prepare_idx(uint8_t *idx, size_t n, const uint8_t *pack, size_t pack
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char pack_path[200], idx_path[200], hex[2 * SHA256_LEN + 1] = "x";
+	char pack_path[700], idx_path[700], hex[2 * SHA256_LEN + 1] = "x";
 	const uint8_t *pack;
 	uint8_t *idx;
 	size_t idx_len, pack_len;
@@ -70,7 +70,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int r;
 
 	if (!dir[0]) {
-		snprintf(dir, sizeof(dir), "/tmp/fuzz-pack-file-XXXXXX");
+		const char *tmp = getenv("TMPDIR");
+
+		snprintf(dir, sizeof(dir), "%s/fuzz-pack-file-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 		if (!mkdtemp(dir))
 			abort();
 		atexit(remove_dir);
