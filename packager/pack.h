@@ -18,8 +18,8 @@
  * never appears before its pack is durable.  A crash leaves at worst a
  * temporary file (swept by fs_tmp_sweep() on <packs_dir> and its <xx>
  * folders, under the repository lock) or a lone .pack whose .idx was not
- * yet written: harmless, reported by pack_verify(), and recreated byte for
- * byte by whoever packs the same chunks again.
+ * yet written: harmless, reported by pack_verify(), and given its .idx
+ * back from its own tail (pack_index_parse_tail(), pack_index_encode()).
  *
  * Reading (pack_read.c).  A struct pack_index is parsed strictly from a
  * .idx (or from a pack's own tail) and answers lookups by chunk ID; one
@@ -45,6 +45,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "core/crypto.h"
 #include "core/err.h"
 #include "packager/codec.h"
@@ -169,6 +170,12 @@ int pack_footer_parse(uint64_t *tail_len_out, const void *footer, size_t n,
  * hashing the pack can).  Free with pack_index_free(). */
 int pack_index_parse_tail(struct pack_index **out, const void *tail, size_t n, uint64_t pack_size,
 			  const struct sha256 *name) FERRY_MUST_USE;
+
+/* Appends the .idx file for idx to out: how a lone pack gets its .idx
+ * back (parse its tail, naming it by its verified hash, then write this
+ * with fs_write_atomic()).  The bytes equal those the writer produced.
+ * -ENOMEM, -EFBIG (out's cap). */
+int pack_index_encode(struct buf *out, const struct pack_index *idx) FERRY_MUST_USE;
 
 /* Accepts NULL. */
 void pack_index_free(struct pack_index *idx);

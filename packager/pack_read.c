@@ -368,6 +368,31 @@ int pack_index_parse_tail(struct pack_index **out, const void *tail, size_t n, u
 	return index_build(out, p, (n - PACK_FOOTER_LEN) / PACK_RECORD_LEN, pack_size, name);
 }
 
+int pack_index_encode(struct buf *out, const struct pack_index *idx)
+{
+	size_t start = out->len, records = idx->count * PACK_RECORD_LEN;
+	uint8_t *h;
+	struct sha256 sum;
+	int r;
+
+	r = buf_reserve(out, PACK_IDX_HEADER_LEN + records + PACK_IDX_TRAILER_LEN);
+	if (r < 0)
+		return r;
+	h = out->data + start;
+	memset(h, 0, PACK_IDX_HEADER_LEN);
+	memcpy(h + PACK_IDX_MAGIC_OFF, PACK_IDX_MAGIC, PACK_MAGIC_LEN);
+	put_le32(h + PACK_IDX_VERSION_OFF, PACK_IDX_VERSION);
+	put_le64(h + PACK_IDX_PACK_SIZE_OFF, idx->pack_size);
+	memcpy(h + PACK_IDX_NAME_OFF, idx->name.b, SHA256_LEN);
+	put_le32(h + PACK_IDX_COUNT_OFF, (uint32_t)idx->count);
+	memcpy(h + PACK_IDX_HEADER_LEN, idx->records, records);
+	sha256_buf(&sum, h, PACK_IDX_HEADER_LEN + records);
+	memcpy(h + PACK_IDX_HEADER_LEN + records, sum.b, SHA256_LEN);
+	out->len += PACK_IDX_HEADER_LEN + records + PACK_IDX_TRAILER_LEN;
+	out->data[out->len] = 0;
+	return 0;
+}
+
 size_t pack_index_count(const struct pack_index *idx)
 {
 	return idx->count;

@@ -870,6 +870,21 @@ static void test_tail(void)
 	CHECK_OK(pack_index_load(&idx, p.idx));
 	CHECK(pack_index_same(idx, own));
 	CHECK(memcmp(pack_index_name(own)->b, p.name.b, SHA256_LEN) == 0);
+	/* a lone pack's .idx rebuilt from its tail is the writer's, byte for byte */
+	{
+		struct buf enc, orig;
+
+		buf_init(&enc, 1u << 20);
+		CHECK_OK(pack_index_encode(&enc, own));
+		read_all(&orig, p.idx);
+		CHECK_EQ_U(enc.len, orig.len);
+		CHECK(memcmp(enc.data, orig.data, orig.len) == 0);
+		buf_release(&orig);
+		buf_reset(&enc);
+		enc.max = 100;
+		CHECK_EQ_I(pack_index_encode(&enc, own), -EFBIG);
+		buf_release(&enc);
+	}
 	pack_index_free(own);
 	CHECK_EQ_I(pack_footer_parse(&tail_len, t, PACK_FOOTER_LEN, b.len + 1), -EBADMSG);
 	CHECK_EQ_I(pack_footer_parse(&tail_len, t, PACK_FOOTER_LEN - 1, b.len), -EBADMSG);
