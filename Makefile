@@ -50,6 +50,9 @@ FERRY := $(B)/ferry
 LIB := $(B)/libferry.a
 FERRY := $(B)/ferry
 
+LIB := $(B)/libferry.a
+FERRY := $(B)/ferry
+
 include core/module.mk
 include packager/module.mk
 include manifests/module.mk

@@ -45,7 +45,7 @@ static void codec_zfree(void *opaque, void *p)
 	mem_free(p);
 }
 
-static const ZSTD_customMem codec_mem = { codec_zalloc, codec_zfree, NULL };
+static const ZSTD_customMem codec_mem = {codec_zalloc, codec_zfree, NULL};
 
 /* Translates a zstd error code.  While decoding, everything but memory
  * exhaustion means the frame is bad. */
@@ -164,8 +164,8 @@ int codec_decompress(struct codec *c, void *dst, size_t raw_len, const void *src
  * raw_len rounded down (computed without overflow), and at least one. */
 static size_t codec_min_saving(size_t raw_len)
 {
-	size_t s = raw_len / 100 * CODEC_MIN_SAVING_PCT +
-		   raw_len % 100 * CODEC_MIN_SAVING_PCT / 100;
+	size_t s =
+	    raw_len / 100 * CODEC_MIN_SAVING_PCT + raw_len % 100 * CODEC_MIN_SAVING_PCT / 100;
 
 	return s ? s : 1;
 }
@@ -175,10 +175,9 @@ bool codec_saves_enough(size_t raw_len, size_t frame_len)
 	return frame_len < raw_len && raw_len - frame_len >= codec_min_saving(raw_len);
 }
 
-int codec_choose(size_t *out_len, struct codec *c, void *dst, size_t cap, const void *src,
-		 size_t n)
+int codec_choose(size_t *out_len, struct codec *c, void *dst, size_t cap, const void *src, size_t n)
 {
-	size_t saving = codec_min_saving(n), limit, len;
+	size_t saving = codec_min_saving(n), limit, len = 0;
 	int r;
 
 	assert(cap >= n);

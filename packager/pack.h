@@ -18,8 +18,8 @@
  * never appears before its pack is durable.  A crash leaves at worst a
  * temporary file (swept by fs_tmp_sweep() on <packs_dir> and its <xx>
  * folders, under the repository lock) or a lone .pack whose .idx was not
- * yet written: harmless, reported by pack_verify(), and recreated byte for
- * byte by whoever packs the same chunks again.
+ * yet written: harmless, reported by pack_verify(), and given its .idx
+ * back from its own tail (pack_index_parse_tail(), pack_index_encode()).
  *
  * Reading (pack_read.c).  A struct pack_index is parsed strictly from a
  * .idx (or from a pack's own tail) and answers lookups by chunk ID; one
@@ -29,6 +29,10 @@
  *
  * Verifying (pack_verify.c).  pack_verify() checks a pack and its .idx
  * completely, streaming the pack with bounded memory.
+ *
+ * Threads: a pack_writer belongs to one thread at a time; a parsed
+ * pack_index is read-only and may be shared; pack_entry_decode() needs the
+ * calling thread's own struct codec (codec.h).
  *
  * Errors follow core/err.h: -EBADMSG for anything malformed or any hash
  * mismatch, -EFBIG for a limit, -ENOENT for a missing chunk, -ENOMEM; a
@@ -41,6 +45,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "core/crypto.h"
 #include "core/err.h"
 #include "packager/codec.h"
@@ -163,8 +168,14 @@ int pack_footer_parse(uint64_t *tail_len_out, const void *footer, size_t n,
  * pack_size bytes) with the same rules as pack_index_parse().  name, if
  * not NULL, is recorded as the pack's name; it is not checked (only
  * hashing the pack can).  Free with pack_index_free(). */
-int pack_index_parse_tail(struct pack_index **out, const void *tail, size_t n,
-			  uint64_t pack_size, const struct sha256 *name) FERRY_MUST_USE;
+int pack_index_parse_tail(struct pack_index **out, const void *tail, size_t n, uint64_t pack_size,
+			  const struct sha256 *name) FERRY_MUST_USE;
+
+/* Appends the .idx file for idx to out: how a lone pack gets its .idx
+ * back (parse its tail, naming it by its verified hash, then write this
+ * with fs_write_atomic()).  The bytes equal those the writer produced.
+ * -ENOMEM, -EFBIG (out's cap). */
+int pack_index_encode(struct buf *out, const struct pack_index *idx) FERRY_MUST_USE;
 
 /* Accepts NULL. */
 void pack_index_free(struct pack_index *idx);
@@ -203,10 +214,10 @@ bool pack_index_same(const struct pack_index *a, const struct pack_index *b);
  * number of entries found sound (header as indexed, chunk matching its ID).
  *
  * problem (may be NULL) is called once per problem with one line (which
- * does not repeat the pack's path; no newline) valid only during the call; a negative return stops the
- * check and is returned.  Otherwise returns 0 if sound, -EBADMSG if any
- * problem was reported, or an error that stopped the check (the pack
- * cannot be opened, -ENOMEM, I/O). */
+ * does not repeat the pack's path; no newline) valid only during the
+ * call; a negative return stops the check and is returned.  Otherwise
+ * returns 0 if sound, -EBADMSG if any problem was reported, or an error
+ * that stopped the check (the pack cannot be opened, -ENOMEM, I/O). */
 int pack_verify(uint64_t *chunks_out, const char *pack_path, const char *idx_path,
 		int (*problem)(const char *line, void *ctx), void *ctx) FERRY_MUST_USE;
 

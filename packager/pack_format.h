@@ -124,13 +124,13 @@
 
 /* The largest .idx a reader accepts: header, LIMIT_PACK_ENTRIES records,
  * trailing hash (about 235 MB; a default 64 MiB pack's .idx is ~60 KB). */
-#define PACK_IDX_MAX_BYTES                                                     \
-	((size_t)PACK_IDX_HEADER_LEN + (size_t)PACK_RECORD_LEN * LIMIT_PACK_ENTRIES + \
+#define PACK_IDX_MAX_BYTES                                                                         \
+	((size_t)PACK_IDX_HEADER_LEN + (size_t)PACK_RECORD_LEN * LIMIT_PACK_ENTRIES +              \
 	 PACK_IDX_TRAILER_LEN)
 
 /* The smallest possible pack: header, one 1-byte raw entry, its record,
  * footer. */
-#define PACK_MIN_BYTES                                                         \
+#define PACK_MIN_BYTES                                                                             \
 	(PACK_HEADER_LEN + PACK_ENTRY_HEADER_LEN + 1 + PACK_RECORD_LEN + PACK_FOOTER_LEN)
 
 /* File names. */

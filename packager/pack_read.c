@@ -37,14 +37,13 @@ struct pack_index {
 	uint64_t pack_size;
 	uint64_t index_off;
 	size_t count;
-	uint8_t *records;   /* count * PACK_RECORD_LEN, strictly sorted by ID */
+	uint8_t *records;    /* count * PACK_RECORD_LEN, strictly sorted by ID */
 	uint32_t *by_offset; /* record numbers in file order */
 };
 
 /* ---- names and paths ---------------------------------------------------- */
 
-int pack_path_make(char **out, const char *packs_dir, const struct sha256 *name,
-		   const char *suffix)
+int pack_path_make(char **out, const char *packs_dir, const struct sha256 *name, const char *suffix)
 {
 	char hex[2 * SHA256_LEN + 1];
 	size_t n = strlen(packs_dir) + 4 + sizeof(hex) + strlen(suffix);
@@ -95,7 +94,7 @@ int pack_entry_parse(struct pack_entry *hdr_out, const uint8_t **payload_out, co
 		     size_t n)
 {
 	const uint8_t *p = bytes;
-	struct pack_entry e = { 0 };
+	struct pack_entry e = {0};
 	int r;
 
 	if (n < PACK_ENTRY_HEADER_LEN)
@@ -219,7 +218,8 @@ static int index_order(struct pack_index *idx)
 
 		record_decode(&e, idx->records + (size_t)i * PACK_RECORD_LEN);
 		if (e.offset != pos)
-			return err_set(-EBADMSG, "index: entries leave a gap or overlap at offset %llu",
+			return err_set(-EBADMSG,
+				       "index: entries leave a gap or overlap at offset %llu",
 				       (unsigned long long)pos);
 		pos += PACK_ENTRY_HEADER_LEN + (uint64_t)e.stored_len;
 		idx->by_offset[k] = i;
@@ -350,8 +350,8 @@ int pack_footer_parse(uint64_t *tail_len_out, const void *footer, size_t n, uint
 	return 0;
 }
 
-int pack_index_parse_tail(struct pack_index **out, const void *tail, size_t n,
-			  uint64_t pack_size, const struct sha256 *name)
+int pack_index_parse_tail(struct pack_index **out, const void *tail, size_t n, uint64_t pack_size,
+			  const struct sha256 *name)
 {
 	const uint8_t *p = tail;
 	uint64_t want;
@@ -366,6 +366,31 @@ int pack_index_parse_tail(struct pack_index **out, const void *tail, size_t n,
 		return err_set(-EBADMSG, "pack tail: %zu bytes, the footer says %llu", n,
 			       (unsigned long long)want);
 	return index_build(out, p, (n - PACK_FOOTER_LEN) / PACK_RECORD_LEN, pack_size, name);
+}
+
+int pack_index_encode(struct buf *out, const struct pack_index *idx)
+{
+	size_t start = out->len, records = idx->count * PACK_RECORD_LEN;
+	uint8_t *h;
+	struct sha256 sum;
+	int r;
+
+	r = buf_reserve(out, PACK_IDX_HEADER_LEN + records + PACK_IDX_TRAILER_LEN);
+	if (r < 0)
+		return r;
+	h = out->data + start;
+	memset(h, 0, PACK_IDX_HEADER_LEN);
+	memcpy(h + PACK_IDX_MAGIC_OFF, PACK_IDX_MAGIC, PACK_MAGIC_LEN);
+	put_le32(h + PACK_IDX_VERSION_OFF, PACK_IDX_VERSION);
+	put_le64(h + PACK_IDX_PACK_SIZE_OFF, idx->pack_size);
+	memcpy(h + PACK_IDX_NAME_OFF, idx->name.b, SHA256_LEN);
+	put_le32(h + PACK_IDX_COUNT_OFF, (uint32_t)idx->count);
+	memcpy(h + PACK_IDX_HEADER_LEN, idx->records, records);
+	sha256_buf(&sum, h, PACK_IDX_HEADER_LEN + records);
+	memcpy(h + PACK_IDX_HEADER_LEN + records, sum.b, SHA256_LEN);
+	out->len += PACK_IDX_HEADER_LEN + records + PACK_IDX_TRAILER_LEN;
+	out->data[out->len] = 0;
+	return 0;
 }
 
 size_t pack_index_count(const struct pack_index *idx)
@@ -401,8 +426,8 @@ int pack_index_find(struct pack_entry *out, const struct pack_index *idx, const 
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = memcmp(id->b, idx->records + mid * PACK_RECORD_LEN + PACK_REC_ID,
-			       SHA256_LEN);
+		int c =
+		    memcmp(id->b, idx->records + mid * PACK_RECORD_LEN + PACK_REC_ID, SHA256_LEN);
 
 		if (c == 0) {
 			record_decode(out, idx->records + mid * PACK_RECORD_LEN);

@@ -290,7 +290,7 @@ static int verify_run(struct verify *v, const char *pack_path, const char *idx_p
 int pack_verify(uint64_t *chunks_out, const char *pack_path, const char *idx_path,
 		int (*problem)(const char *line, void *ctx), void *ctx)
 {
-	struct verify v = { .problem = problem, .ctx = ctx };
+	struct verify v = {.problem = problem, .ctx = ctx};
 	AUTO_CLOSE int fd = open(pack_path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	int r;

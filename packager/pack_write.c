@@ -29,18 +29,18 @@
 
 struct pack_writer {
 	char *dir;
-	char *tmp;		/* the temporary pack, NULL once renamed or removed */
+	char *tmp; /* the temporary pack, NULL once renamed or removed */
 	int fd;
 	uint64_t max_bytes;
-	uint64_t size;		/* bytes written so far */
+	uint64_t size; /* bytes written so far */
 	struct sha256_ctx *hash;
 	struct pack_entry *ents; /* in write order */
 	size_t count;
 	size_t cap;
-	uint32_t *slots;	/* entry number + 1, or 0 for an empty slot */
-	unsigned slots_log;	/* the set has 1 << slots_log slots */
-	uint64_t mult;		/* odd multiplier of the slot hash */
-	int error;		/* sticky: a failed write, or -EINVAL once finished */
+	uint32_t *slots;    /* entry number + 1, or 0 for an empty slot */
+	unsigned slots_log; /* the set has 1 << slots_log slots */
+	uint64_t mult;	    /* odd multiplier of the slot hash */
+	int error;	    /* sticky: a failed write, or -EINVAL once finished */
 };
 
 void pack_writer_free(struct pack_writer *w)
@@ -75,7 +75,7 @@ int pack_writer_new(struct pack_writer **out, const char *packs_dir, uint64_t ma
 {
 	AUTO_FREE char *base = NULL;
 	struct pack_writer *w;
-	uint8_t hdr[PACK_HEADER_LEN] = { 0 };
+	uint8_t hdr[PACK_HEADER_LEN] = {0};
 	int r;
 
 	if (max_bytes == 0)
@@ -139,8 +139,7 @@ static size_t slot_find(const struct pack_writer *w, const struct sha256 *id)
 	size_t mask = ((size_t)1 << w->slots_log) - 1;
 	size_t s = (size_t)((get_le64(id->b) * w->mult) >> (64 - w->slots_log));
 
-	while (w->slots[s] &&
-	       memcmp(w->ents[w->slots[s] - 1].id.b, id->b, SHA256_LEN) != 0)
+	while (w->slots[s] && memcmp(w->ents[w->slots[s] - 1].id.b, id->b, SHA256_LEN) != 0)
 		s = (s + 1) & mask;
 	return s;
 }
@@ -181,8 +180,8 @@ static int writer_grow(struct pack_writer *w)
 int pack_writer_add(struct pack_writer *w, const struct sha256 *id, uint8_t type,
 		    const void *stored, size_t stored_len, uint32_t raw_len)
 {
-	uint8_t hdr[PACK_ENTRY_HEADER_LEN] = { 0 };
-	struct pack_entry e = { .id = *id, .offset = w->size, .raw_len = raw_len, .type = type };
+	uint8_t hdr[PACK_ENTRY_HEADER_LEN] = {0};
+	struct pack_entry e = {.id = *id, .offset = w->size, .raw_len = raw_len, .type = type};
 	size_t s;
 	int r;
 
@@ -229,7 +228,7 @@ static int entry_id_cmp(const void *a, const void *b)
 static int writer_write_index(struct pack_writer *w, uint8_t *idx, struct sha256 *name_out)
 {
 	uint8_t *rec = idx + PACK_IDX_HEADER_LEN;
-	uint8_t ft[PACK_FOOTER_LEN] = { 0 };
+	uint8_t ft[PACK_FOOTER_LEN] = {0};
 	uint64_t index_off = w->size;
 	int r;
 

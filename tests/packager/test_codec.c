@@ -32,8 +32,9 @@ static uint64_t rng(void)
 /* Fills p with n bytes of the given kind, reproducibly from seed. */
 static void fill(uint8_t *p, size_t n, enum kind k, uint64_t seed)
 {
-	static const char *words[] = { "ferry ", "school ", "county ", "lesson ", "grade ",
-				       "math ", "the ", "of ", "textbook ", "chapter ", "\n" };
+	static const char *words[] = {"ferry ",	   "school ",  "county ", "lesson ",
+				      "grade ",	   "math ",    "the ",	  "of ",
+				      "textbook ", "chapter ", "\n"};
 	size_t i = 0;
 
 	rng_state = seed * 2654435761u + 1;
@@ -73,7 +74,7 @@ static uint8_t *compress(size_t *len, struct codec *c, const uint8_t *src, size_
 
 static void test_round_trip(void)
 {
-	static const size_t sizes[] = { 1, 2, 100, 4096, 65536, 256u << 10, LIMIT_CHUNK_MAX };
+	static const size_t sizes[] = {1, 2, 100, 4096, 65536, 256u << 10, LIMIT_CHUNK_MAX};
 	struct codec *c = new_codec();
 
 	for (size_t s = 0; s < ARRAY_SIZE(sizes); s++) {
@@ -101,7 +102,7 @@ static void test_round_trip(void)
 static void test_frame_shape(void)
 {
 	struct codec *c = new_codec();
-	static const size_t sizes[] = { 1, 200, 70000, 300000 };
+	static const size_t sizes[] = {1, 200, 70000, 300000};
 
 	for (size_t s = 0; s < ARRAY_SIZE(sizes); s++) {
 		uint8_t *src = mem_alloc(sizes[s]), *frame;
@@ -188,18 +189,17 @@ static void test_cli_frames(void)
 }
 
 /* Hand-made frames (RFC 8878): one raw block holding "abc". */
-static const uint8_t frame_abc[] = { 0x28, 0xB5, 0x2F, 0xFD, 0x20, 0x03, 0x19, 0x00, 0x00,
-				     'a',  'b',  'c' };
-static const uint8_t frame_abc_no_size[] = { 0x28, 0xB5, 0x2F, 0xFD, 0x00, 0x00, 0x19,
-					     0x00, 0x00, 'a',  'b',  'c' };
+static const uint8_t frame_abc[] = {0x28, 0xB5, 0x2F, 0xFD, 0x20, 0x03,
+				    0x19, 0x00, 0x00, 'a',  'b',  'c'};
+static const uint8_t frame_abc_no_size[] = {0x28, 0xB5, 0x2F, 0xFD, 0x00, 0x00,
+					    0x19, 0x00, 0x00, 'a',  'b',  'c'};
 /* Declares 5 bytes, produces 3; declares 2, produces 3. */
-static const uint8_t frame_short[] = { 0x28, 0xB5, 0x2F, 0xFD, 0x20, 0x05, 0x19, 0x00, 0x00,
-				       'a',  'b',  'c' };
-static const uint8_t frame_long[] = { 0x28, 0xB5, 0x2F, 0xFD, 0x20, 0x02, 0x19, 0x00, 0x00,
-				      'a',  'b',  'c' };
+static const uint8_t frame_short[] = {0x28, 0xB5, 0x2F, 0xFD, 0x20, 0x05,
+				      0x19, 0x00, 0x00, 'a',  'b',  'c'};
+static const uint8_t frame_long[] = {0x28, 0xB5, 0x2F, 0xFD, 0x20, 0x02,
+				     0x19, 0x00, 0x00, 'a',  'b',  'c'};
 /* A skippable frame (magic 0x184D2A50, 4 bytes of payload). */
-static const uint8_t skippable[] = { 0x50, 0x2A, 0x4D, 0x18, 0x04, 0x00, 0x00, 0x00,
-				     1,    2,    3,    4 };
+static const uint8_t skippable[] = {0x50, 0x2A, 0x4D, 0x18, 0x04, 0x00, 0x00, 0x00, 1, 2, 3, 4};
 
 static void test_handmade_frames(void)
 {
@@ -222,7 +222,7 @@ static void test_malformed(void)
 	struct codec *c = new_codec();
 	size_t n = 50000, len = 0;
 	uint8_t *src = mem_alloc(n), *out = mem_alloc(n + 16), *frame, *two;
-	static const size_t cuts[] = { 0, 3, 4, 5, 8, 100 };
+	static const size_t cuts[] = {0, 3, 4, 5, 8, 100};
 
 	fill(src, n, TEXT, 5);
 	frame = compress(&len, c, src, n);
@@ -262,11 +262,18 @@ static void test_storage_rule(void)
 		size_t raw, frame;
 		bool keep;
 	} cases[] = {
-		{ 100, 97, true },	{ 100, 98, false },	 { 1000, 970, true },
-		{ 1000, 971, false },	{ 10, 9, true },	 { 10, 10, false },
-		{ 0, 0, false },	{ 1, 1, false },	 { 65536, 63570, true },
-		{ 65536, 63571, false }, { SIZE_MAX, SIZE_MAX - 553402322211286548u, true },
-		{ SIZE_MAX, SIZE_MAX - 553402322211286547u, false },
+	    {100, 97, true},
+	    {100, 98, false},
+	    {1000, 970, true},
+	    {1000, 971, false},
+	    {10, 9, true},
+	    {10, 10, false},
+	    {0, 0, false},
+	    {1, 1, false},
+	    {65536, 63570, true},
+	    {65536, 63571, false},
+	    {SIZE_MAX, SIZE_MAX - 553402322211286548u, true},
+	    {SIZE_MAX, SIZE_MAX - 553402322211286547u, false},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
@@ -304,8 +311,8 @@ static void test_choose(void)
 
 static void test_levels(void)
 {
-	static const int bad[] = { 0, 23, 1000, -200000 };
-	static const int good[] = { 1, 3, 19, -5 };
+	static const int bad[] = {0, 23, 1000, -200000};
+	static const int good[] = {1, 3, 19, -5};
 	struct codec *c = NULL;
 
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
@@ -374,17 +381,17 @@ static void test_alloc_failure(void)
 int main(void)
 {
 	return t_main((struct t_case[]){
-		{ "round trip of text, random and zeros at edge sizes", test_round_trip },
-		{ "frame records content size, no checksum, no dictionary", test_frame_shape },
-		{ "zstd CLI decodes a frame to the original bytes", test_zstd_cli_decodes },
-		{ "CLI frames: decoded with content size, refused without", test_cli_frames },
-		{ "hand-made frames: size must be declared and exact", test_handmade_frames },
-		{ "malformed, truncated, mis-sized and trailing frames refused", test_malformed },
-		{ "storage rule: keep a frame saving at least 3 %", test_storage_rule },
-		{ "choose: text framed, random and near-random raw", test_choose },
-		{ "compression levels outside zstd's range refused", test_levels },
-		{ "compress into too small a buffer: -ENOSPC", test_compress_no_room },
-		{ "allocation failure inside zstd: -ENOMEM, no leak", test_alloc_failure },
-		{ 0 },
+	    {"round trip of text, random and zeros at edge sizes", test_round_trip},
+	    {"frame records content size, no checksum, no dictionary", test_frame_shape},
+	    {"zstd CLI decodes a frame to the original bytes", test_zstd_cli_decodes},
+	    {"CLI frames: decoded with content size, refused without", test_cli_frames},
+	    {"hand-made frames: size must be declared and exact", test_handmade_frames},
+	    {"malformed, truncated, mis-sized and trailing frames refused", test_malformed},
+	    {"storage rule: keep a frame saving at least 3 %", test_storage_rule},
+	    {"choose: text framed, random and near-random raw", test_choose},
+	    {"compression levels outside zstd's range refused", test_levels},
+	    {"compress into too small a buffer: -ENOSPC", test_compress_no_room},
+	    {"allocation failure inside zstd: -ENOMEM, no leak", test_alloc_failure},
+	    {0},
 	});
 }

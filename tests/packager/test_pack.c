@@ -52,8 +52,8 @@ static uint64_t rng(void)
  * (zstd), a third runs of one byte (zstd). */
 static struct chunks make_chunks(size_t n, size_t max_len, uint64_t seed)
 {
-	static const char *words[] = { "lesson ", "grade ", "ferry ", "math ", "the ", "\n" };
-	struct chunks cs = { mem_calloc(n, sizeof(struct chunk)), n };
+	static const char *words[] = {"lesson ", "grade ", "ferry ", "math ", "the ", "\n"};
+	struct chunks cs = {mem_calloc(n, sizeof(struct chunk)), n};
 
 	CHECK(cs.c);
 	rng_state = seed * 0x9E3779B97F4A7C15ull + 1;
@@ -213,7 +213,7 @@ static void census_take(struct census *c, const char *dir)
 
 static size_t count_files(const char *dir, size_t *tmps)
 {
-	struct census c = { 0 };
+	struct census c = {0};
 
 	census_take(&c, dir);
 	*tmps += c.tmps;
@@ -274,7 +274,7 @@ static void test_round_trip(void)
 	struct chunks cs = make_chunks(300, 20000, 1);
 	struct packed p = write_pack("rt", &cs, 0);
 	struct pack_index *idx = NULL;
-	size_t types[4] = { 0 }, tmps = 0;
+	size_t types[4] = {0}, tmps = 0;
 	struct sha256 sum;
 	struct lines l;
 	uint64_t good = 0;
@@ -391,19 +391,19 @@ static void test_cap(void)
 	{
 		const uint64_t exact = PACK_HEADER_LEN + PACK_FOOTER_LEN +
 				       5 * (PACK_ENTRY_HEADER_LEN + 100 + PACK_RECORD_LEN);
-		uint8_t raw[101] = { 0 };
+		uint8_t raw[101] = {0};
 
 		snprintf(p.dir, sizeof(p.dir), "%s/cap-exact", t_tmpdir());
 		CHECK_OK(pack_writer_new(&w, p.dir, exact));
 		for (uint8_t k = 0; k < 5; k++) {
-			struct sha256 id = { { k } };
+			struct sha256 id = {{k}};
 
 			CHECK(pack_writer_fits(w, 100));
 			CHECK(k < 4 || !pack_writer_fits(w, 101));
 			CHECK_OK(pack_writer_add(w, &id, PACK_ENTRY_RAW, raw, 100, 100));
 		}
 		CHECK(!pack_writer_fits(w, 1));
-		CHECK_EQ_I(pack_writer_add(w, &(struct sha256){ { 9 } }, PACK_ENTRY_RAW, raw, 1, 1),
+		CHECK_EQ_I(pack_writer_add(w, &(struct sha256){{9}}, PACK_ENTRY_RAW, raw, 1, 1),
 			   -EFBIG);
 		CHECK_OK(pack_writer_finish(w, &p.name, &p.size));
 		CHECK_EQ_U(p.size, exact);
@@ -495,16 +495,20 @@ static void test_bad_entries_refused(void)
 		uint32_t raw;
 		int want;
 	} cases[] = {
-		{ PACK_ENTRY_DELTA, 10, 20, -EINVAL }, { 0, 10, 10, -EINVAL },
-		{ 9, 10, 10, -EINVAL },		       { PACK_ENTRY_RAW, 10, 11, -EINVAL },
-		{ PACK_ENTRY_ZSTD, 10, 10, -EINVAL },  { PACK_ENTRY_ZSTD, 11, 10, -EINVAL },
-		{ PACK_ENTRY_ZSTD, 0, 10, -EINVAL },   { PACK_ENTRY_RAW, 0, 0, -EINVAL },
-		{ PACK_ENTRY_RAW, LIMIT_CHUNK_MAX + 1, LIMIT_CHUNK_MAX + 1, -EINVAL },
-		{ PACK_ENTRY_ZSTD, 100, LIMIT_CHUNK_MAX + 1, -EINVAL },
+	    {PACK_ENTRY_DELTA, 10, 20, -EINVAL},
+	    {0, 10, 10, -EINVAL},
+	    {9, 10, 10, -EINVAL},
+	    {PACK_ENTRY_RAW, 10, 11, -EINVAL},
+	    {PACK_ENTRY_ZSTD, 10, 10, -EINVAL},
+	    {PACK_ENTRY_ZSTD, 11, 10, -EINVAL},
+	    {PACK_ENTRY_ZSTD, 0, 10, -EINVAL},
+	    {PACK_ENTRY_RAW, 0, 0, -EINVAL},
+	    {PACK_ENTRY_RAW, LIMIT_CHUNK_MAX + 1, LIMIT_CHUNK_MAX + 1, -EINVAL},
+	    {PACK_ENTRY_ZSTD, 100, LIMIT_CHUNK_MAX + 1, -EINVAL},
 	};
 	static uint8_t bytes[LIMIT_CHUNK_MAX + 1];
 	struct pack_writer *w = NULL;
-	struct sha256 id = { { 1 } };
+	struct sha256 id = {{1}};
 	char dir[600];
 
 	snprintf(dir, sizeof(dir), "%s/bad", t_tmpdir());
@@ -654,7 +658,7 @@ static void test_zstd_cli_reads_entry(void)
 
 static void test_entry_parse(void)
 {
-	uint8_t e[PACK_ENTRY_HEADER_LEN + 8] = { 0 }, raw[8];
+	uint8_t e[PACK_ENTRY_HEADER_LEN + 8] = {0}, raw[8];
 	struct pack_entry h;
 	const uint8_t *payload;
 
@@ -687,8 +691,7 @@ static void test_entry_parse(void)
 	{
 		uint8_t big[16];
 
-		CHECK_EQ_I(pack_entry_decode(big, sizeof(big), &h, payload, the_codec()),
-			   -EBADMSG);
+		CHECK_EQ_I(pack_entry_decode(big, sizeof(big), &h, payload, the_codec()), -EBADMSG);
 	}
 }
 
@@ -700,10 +703,30 @@ static void reseal(uint8_t *idx, size_t n)
 }
 
 enum mutation {
-	M_NONE, M_SWAP, M_DUP_ID, M_OFFSET, M_STORED, M_TYPE3, M_TYPE0, M_PADDING,
-	M_SIZE_PLUS, M_SIZE_HUGE, M_VERSION, M_FLAGS, M_RESERVED, M_COUNT_PLUS,
-	M_COUNT_HUGE, M_SHORTER, M_MAGIC, M_EMPTY, M_OFFSET_FAR, M_RAW_ZERO, M_RAW_HUGE,
-	M_OFFSET_LOW, M_SIZE_SMALL, M_COUNT
+	M_NONE,
+	M_SWAP,
+	M_DUP_ID,
+	M_OFFSET,
+	M_STORED,
+	M_TYPE3,
+	M_TYPE0,
+	M_PADDING,
+	M_SIZE_PLUS,
+	M_SIZE_HUGE,
+	M_VERSION,
+	M_FLAGS,
+	M_RESERVED,
+	M_COUNT_PLUS,
+	M_COUNT_HUGE,
+	M_SHORTER,
+	M_MAGIC,
+	M_EMPTY,
+	M_OFFSET_FAR,
+	M_RAW_ZERO,
+	M_RAW_HUGE,
+	M_OFFSET_LOW,
+	M_SIZE_SMALL,
+	M_COUNT
 };
 
 static size_t mutate(uint8_t *x, size_t n, enum mutation m)
@@ -711,43 +734,81 @@ static size_t mutate(uint8_t *x, size_t n, enum mutation m)
 	uint8_t *r0 = x + PACK_IDX_HEADER_LEN, *r1 = r0 + PACK_RECORD_LEN, tmp[PACK_RECORD_LEN];
 
 	switch (m) {
-	case M_NONE: break;
+	case M_NONE:
+		break;
 	case M_SWAP:
 		memcpy(tmp, r0, PACK_RECORD_LEN);
 		memcpy(r0, r1, PACK_RECORD_LEN);
 		memcpy(r1, tmp, PACK_RECORD_LEN);
 		break;
-	case M_DUP_ID: memcpy(r1 + PACK_REC_ID, r0 + PACK_REC_ID, SHA256_LEN); break;
-	case M_OFFSET: put_le64(r0 + PACK_REC_OFFSET, get_le64(r0 + PACK_REC_OFFSET) + 1); break;
+	case M_DUP_ID:
+		memcpy(r1 + PACK_REC_ID, r0 + PACK_REC_ID, SHA256_LEN);
+		break;
+	case M_OFFSET:
+		put_le64(r0 + PACK_REC_OFFSET, get_le64(r0 + PACK_REC_OFFSET) + 1);
+		break;
 	case M_STORED: /* a zstd record: one byte shorter is still a legal entry */
 		while (r0[PACK_REC_TYPE] != PACK_ENTRY_ZSTD)
 			r0 += PACK_RECORD_LEN;
 		put_le32(r0 + PACK_REC_STORED_LEN, get_le32(r0 + PACK_REC_STORED_LEN) - 1);
 		break;
-	case M_TYPE3: r0[PACK_REC_TYPE] = PACK_ENTRY_DELTA; break;
-	case M_TYPE0: r0[PACK_REC_TYPE] = 0; break;
-	case M_PADDING: r1[PACK_RECORD_LEN - 1] = 1; break;
+	case M_TYPE3:
+		r0[PACK_REC_TYPE] = PACK_ENTRY_DELTA;
+		break;
+	case M_TYPE0:
+		r0[PACK_REC_TYPE] = 0;
+		break;
+	case M_PADDING:
+		r1[PACK_RECORD_LEN - 1] = 1;
+		break;
 	case M_SIZE_PLUS:
 		put_le64(x + PACK_IDX_PACK_SIZE_OFF, get_le64(x + PACK_IDX_PACK_SIZE_OFF) + 1);
 		break;
-	case M_SIZE_HUGE: put_le64(x + PACK_IDX_PACK_SIZE_OFF, 1ull << 32); break;
-	case M_SIZE_SMALL: put_le64(x + PACK_IDX_PACK_SIZE_OFF, 100); break;
-	case M_VERSION: put_le32(x + PACK_IDX_VERSION_OFF, 2); break;
-	case M_FLAGS: put_le32(x + PACK_IDX_FLAGS_OFF, 1); break;
-	case M_RESERVED: put_le32(x + PACK_IDX_RESERVED_OFF, 1u << 31); break;
-	case M_COUNT_PLUS: put_le32(x + PACK_IDX_COUNT_OFF, get_le32(x + PACK_IDX_COUNT_OFF) + 1); break;
-	case M_COUNT_HUGE: put_le32(x + PACK_IDX_COUNT_OFF, LIMIT_PACK_ENTRIES + 1); break;
-	case M_SHORTER: n -= 1; break;
-	case M_MAGIC: x[3] ^= 0x20; break;
+	case M_SIZE_HUGE:
+		put_le64(x + PACK_IDX_PACK_SIZE_OFF, 1ull << 32);
+		break;
+	case M_SIZE_SMALL:
+		put_le64(x + PACK_IDX_PACK_SIZE_OFF, 100);
+		break;
+	case M_VERSION:
+		put_le32(x + PACK_IDX_VERSION_OFF, 2);
+		break;
+	case M_FLAGS:
+		put_le32(x + PACK_IDX_FLAGS_OFF, 1);
+		break;
+	case M_RESERVED:
+		put_le32(x + PACK_IDX_RESERVED_OFF, 1u << 31);
+		break;
+	case M_COUNT_PLUS:
+		put_le32(x + PACK_IDX_COUNT_OFF, get_le32(x + PACK_IDX_COUNT_OFF) + 1);
+		break;
+	case M_COUNT_HUGE:
+		put_le32(x + PACK_IDX_COUNT_OFF, LIMIT_PACK_ENTRIES + 1);
+		break;
+	case M_SHORTER:
+		n -= 1;
+		break;
+	case M_MAGIC:
+		x[3] ^= 0x20;
+		break;
 	case M_EMPTY:
 		put_le32(x + PACK_IDX_COUNT_OFF, 0);
 		n = PACK_IDX_HEADER_LEN + PACK_IDX_TRAILER_LEN;
 		break;
-	case M_OFFSET_FAR: put_le64(r0 + PACK_REC_OFFSET, 1ull << 40); break;
-	case M_OFFSET_LOW: put_le64(r0 + PACK_REC_OFFSET, 3); break;
-	case M_RAW_ZERO: put_le32(r0 + PACK_REC_RAW_LEN, 0); break;
-	case M_RAW_HUGE: put_le32(r0 + PACK_REC_RAW_LEN, LIMIT_CHUNK_MAX + 1); break;
-	case M_COUNT: break;
+	case M_OFFSET_FAR:
+		put_le64(r0 + PACK_REC_OFFSET, 1ull << 40);
+		break;
+	case M_OFFSET_LOW:
+		put_le64(r0 + PACK_REC_OFFSET, 3);
+		break;
+	case M_RAW_ZERO:
+		put_le32(r0 + PACK_REC_RAW_LEN, 0);
+		break;
+	case M_RAW_HUGE:
+		put_le32(r0 + PACK_REC_RAW_LEN, LIMIT_CHUNK_MAX + 1);
+		break;
+	case M_COUNT:
+		break;
 	}
 	reseal(x, n);
 	return n;
@@ -766,7 +827,9 @@ static void test_index_rejects(void)
 	x = mem_alloc(orig.len);
 	for (int m = M_NONE; m < M_COUNT; m++) {
 		size_t n;
-		int want = m == M_NONE ? 0 : (m == M_SIZE_HUGE || m == M_COUNT_HUGE) ? -EFBIG : -EBADMSG;
+		int want = m == M_NONE				     ? 0
+			   : (m == M_SIZE_HUGE || m == M_COUNT_HUGE) ? -EFBIG
+								     : -EBADMSG;
 		int r;
 
 		memcpy(x, orig.data, orig.len);
@@ -807,6 +870,21 @@ static void test_tail(void)
 	CHECK_OK(pack_index_load(&idx, p.idx));
 	CHECK(pack_index_same(idx, own));
 	CHECK(memcmp(pack_index_name(own)->b, p.name.b, SHA256_LEN) == 0);
+	/* a lone pack's .idx rebuilt from its tail is the writer's, byte for byte */
+	{
+		struct buf enc, orig;
+
+		buf_init(&enc, 1u << 20);
+		CHECK_OK(pack_index_encode(&enc, own));
+		read_all(&orig, p.idx);
+		CHECK_EQ_U(enc.len, orig.len);
+		CHECK(memcmp(enc.data, orig.data, orig.len) == 0);
+		buf_release(&orig);
+		buf_reset(&enc);
+		enc.max = 100;
+		CHECK_EQ_I(pack_index_encode(&enc, own), -EFBIG);
+		buf_release(&enc);
+	}
 	pack_index_free(own);
 	CHECK_EQ_I(pack_footer_parse(&tail_len, t, PACK_FOOTER_LEN, b.len + 1), -EBADMSG);
 	CHECK_EQ_I(pack_footer_parse(&tail_len, t, PACK_FOOTER_LEN - 1, b.len), -EBADMSG);
@@ -817,9 +895,9 @@ static void test_tail(void)
 		CHECK_MSG(pack_footer_parse(&tail_len, ft, sizeof(ft), b.len) == -EBADMSG,
 			  "footer byte %zu", i);
 	}
-	CHECK_EQ_I(pack_index_parse_tail(&own, b.data + b.len - tail_len + 1, tail_len - 1, b.len,
-					 NULL),
-		   -EBADMSG);
+	CHECK_EQ_I(
+	    pack_index_parse_tail(&own, b.data + b.len - tail_len + 1, tail_len - 1, b.len, NULL),
+	    -EBADMSG);
 	pack_index_free(idx);
 	buf_release(&b);
 	free_chunks(&cs);
@@ -838,7 +916,7 @@ struct victim {
 static struct victim make_victim(const char *sub, size_t n)
 {
 	struct chunks cs = make_chunks(n, 400, 11);
-	struct victim v = { .p = write_pack(sub, &cs, 0), .n = n };
+	struct victim v = {.p = write_pack(sub, &cs, 0), .n = n};
 	char mdir[600];
 
 	free_chunks(&cs);
@@ -940,8 +1018,8 @@ static void test_verify_flips_idx(void)
 static void test_verify_truncated(void)
 {
 	struct victim v = make_victim("trunc", 6);
-	size_t cuts[] = { 0, 1, 15, 16, 17, 100, v.index_off, v.pack.len - PACK_FOOTER_LEN,
-			  v.pack.len - 1 };
+	size_t cuts[] = {
+	    0, 1, 15, 16, 17, 100, v.index_off, v.pack.len - PACK_FOOTER_LEN, v.pack.len - 1};
 	struct lines l;
 	uint64_t good;
 
@@ -1080,7 +1158,7 @@ static void test_alloc_failure_writer(void)
 		mem_fail_after(-1);
 		pack_writer_free(w);
 		CHECK_MSG(r >= 0 || r == -ENOMEM, "failing allocation %ld: %d", fail, r);
-		c = (struct census){ 0 };
+		c = (struct census){0};
 		census_take(&c, dir);
 		CHECK_EQ_U(c.tmps, 0);
 		/* a failure may leave a lone pack (or both, when only the final
@@ -1139,30 +1217,30 @@ static void test_alloc_failure_reader(void)
 int main(void)
 {
 	int r = t_main((struct t_case[]){
-		{ "round trip: 300 mixed chunks by byte range, verified", test_round_trip },
-		{ "index: sorted, file order, lookups, misses", test_lookups },
-		{ "cap: entries refused once the pack would exceed it", test_cap },
-		{ "empty pack refused, nothing left behind", test_empty_refused },
-		{ "duplicate chunk refused with -EEXIST", test_duplicate_refused },
-		{ "20000 entries: ID set grows, all indexed", test_many_entries },
-		{ "malformed entries refused by the writer", test_bad_entries_refused },
-		{ "unfinished writer leaves no file", test_unfinished_leaves_nothing },
-		{ "failed write sticks and leaves no file", test_write_error_sticks },
-		{ "same chunks, same order: same pack name", test_deterministic },
-		{ "paths and names", test_paths },
-		{ "zstd -d and sha256sum check an entry fetched alone", test_zstd_cli_reads_entry },
-		{ "entry parse and decode: bounds, reserved, ID check", test_entry_parse },
-		{ "index parser refuses every broken rule", test_index_rejects },
-		{ "pack tail parses to the same index as the .idx", test_tail },
-		{ "verify: a flipped bit anywhere in the pack", test_verify_flips_pack },
-		{ "verify: a flipped bit anywhere in the .idx", test_verify_flips_idx },
-		{ "verify: truncated and extended packs", test_verify_truncated },
-		{ "verify: lone pack, foreign .idx, wrong file name", test_verify_lone_and_misnamed },
-		{ "verify: a chunk filed under a wrong ID", test_verify_lying_chunk },
-		{ "verify: the callback can stop the check", test_verify_stop },
-		{ "allocation failure in the writer", test_alloc_failure_writer },
-		{ "allocation failure in the index parser and verifier", test_alloc_failure_reader },
-		{ 0 },
+	    {"round trip: 300 mixed chunks by byte range, verified", test_round_trip},
+	    {"index: sorted, file order, lookups, misses", test_lookups},
+	    {"cap: entries refused once the pack would exceed it", test_cap},
+	    {"empty pack refused, nothing left behind", test_empty_refused},
+	    {"duplicate chunk refused with -EEXIST", test_duplicate_refused},
+	    {"20000 entries: ID set grows, all indexed", test_many_entries},
+	    {"malformed entries refused by the writer", test_bad_entries_refused},
+	    {"unfinished writer leaves no file", test_unfinished_leaves_nothing},
+	    {"failed write sticks and leaves no file", test_write_error_sticks},
+	    {"same chunks, same order: same pack name", test_deterministic},
+	    {"paths and names", test_paths},
+	    {"zstd -d and sha256sum check an entry fetched alone", test_zstd_cli_reads_entry},
+	    {"entry parse and decode: bounds, reserved, ID check", test_entry_parse},
+	    {"index parser refuses every broken rule", test_index_rejects},
+	    {"pack tail parses to the same index as the .idx", test_tail},
+	    {"verify: a flipped bit anywhere in the pack", test_verify_flips_pack},
+	    {"verify: a flipped bit anywhere in the .idx", test_verify_flips_idx},
+	    {"verify: truncated and extended packs", test_verify_truncated},
+	    {"verify: lone pack, foreign .idx, wrong file name", test_verify_lone_and_misnamed},
+	    {"verify: a chunk filed under a wrong ID", test_verify_lying_chunk},
+	    {"verify: the callback can stop the check", test_verify_stop},
+	    {"allocation failure in the writer", test_alloc_failure_writer},
+	    {"allocation failure in the index parser and verifier", test_alloc_failure_reader},
+	    {0},
 	});
 
 	codec_free(codec);
