@@ -32,9 +32,14 @@ const char *t_tmpdir(void)
 {
 	if (!tmpdir[0]) {
 		const char *base = getenv("FERRY_TEST_TMP");
+		size_t at;
 
-		snprintf(tmpdir, sizeof(tmpdir), "%s/ferry-unit-%s-%d", base ? base : "/tmp", prog,
-			 (int)getpid());
+		snprintf(tmpdir, sizeof(tmpdir), "%s/ferry-unit-", base ? base : "/tmp");
+		at = strlen(tmpdir);
+		snprintf(tmpdir + at, sizeof(tmpdir) - at, "%s-%d", prog, (int)getpid());
+		/* The test name is "<module>/test_x": keep the directory flat. */
+		for (char *p = tmpdir + at; *p; p++)
+			*p = *p == '/' ? '-' : *p;
 		mkdir(tmpdir, 0755);
 	}
 	return tmpdir;
@@ -51,11 +56,13 @@ const char *t_data(const char *name)
 int t_main(const struct t_case *cases)
 {
 	const char *self = getenv("FERRY_TEST_NAME");
-	int failed = 0;
+	/* volatile: both live across the setjmp() below (-Wclobbered). */
+	volatile int failed = 0;
+	const struct t_case *volatile c = cases;
 
 	if (self)
 		prog = self;
-	for (const struct t_case *c = cases; c->name; c++) {
+	for (; c->name; c++) {
 		err_clear();
 		if (setjmp(t_jmp) == 0) {
 			c->fn();
