@@ -346,6 +346,8 @@ int sshkey_parse_public(struct ssh_pubkey *out, const char *text, size_t len)
 	memset(out, 0, sizeof(*out));
 	if (len > LIMIT_KEY_FILE_BYTES)
 		return err_set(-EFBIG, "public key line longer than %u bytes", LIMIT_KEY_FILE_BYTES);
+	if (len >= 10 && memcmp(text, "-----BEGIN", 10) == 0)
+		return err_set(-EBADMSG, "this is a private key; give the public key (.pub) instead");
 	if (len > 0 && text[len - 1] == '\n')
 		len -= len > 1 && text[len - 2] == '\r' ? 2 : 1;
 	if (memchr(text, '\n', len) || memchr(text, '\0', len))
@@ -356,8 +358,6 @@ int sshkey_parse_public(struct ssh_pubkey *out, const char *text, size_t len)
 	cl = len - i;
 	while (cl > 0 && (is_blank(comment[cl - 1]) || comment[cl - 1] == '\r'))
 		cl--;
-	if (tl >= 10 && memcmp(type, "-----BEGIN", 10) == 0)
-		return err_set(-EBADMSG, "this is a private key; give the public key (.pub) instead");
 	if (!line_is(type, tl, SSHKEY_TYPE_ED25519))
 		return type_refused((const uint8_t *)type, tl);
 	e = public_key_data(out, b64, bl);
