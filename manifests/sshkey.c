@@ -84,7 +84,7 @@ static bool type_name_printable(const uint8_t *p, size_t n)
 static int type_refused(const uint8_t *type, size_t n)
 {
 	if (type_name_printable(type, n))
-		return err_set(-ENOTSUP, "only ssh-ed25519 keys are supported (this is a %.*s key)",
+		return err_set(-ENOTSUP, "only ssh-ed25519 keys are supported (this key is %.*s)",
 			       (int)n, (const char *)type);
 	return err_set(-EBADMSG, "not an OpenSSH key: the key type is garbled");
 }

@@ -90,13 +90,14 @@ static int blob_fields(struct sshsig_info *out, const uint8_t *key, size_t kl, c
 
 	if (nl == 0 || memchr(ns, '\0', nl))
 		return err_set(-EBADMSG, "SSH signature has an empty or broken namespace");
-	e = sig_field_parse(out->sig, sig, sl);
-	if (e < 0)
-		return e;
+	/* The key first: an RSA signature is foreign, not malformed. */
 	e = sshkey_blob_parse(out->key, key, kl);
 	if (e == -ENOTSUP)
 		return err_set(-EKEYREJECTED, "SSH signature made with a key that is not "
 					      "ssh-ed25519; only ssh-ed25519 keys are supported");
+	if (e < 0)
+		return e;
+	e = sig_field_parse(out->sig, sig, sl);
 	if (e < 0)
 		return e;
 	e = hash_parse(&out->hash, hash, hl);

@@ -180,6 +180,24 @@ static void test_we_verify_ssh_keygen(void)
 	}
 }
 
+static void test_ssh_keygen_rsa_refused(void)
+{
+	struct ssh_pubkey pub;
+	struct buf sig;
+	size_t which;
+
+	SH("ssh-keygen -q -t rsa -b 2048 -N '' -f '%s' </dev/null", tmp("rsa"));
+	spill(tmp("r"), msg, strlen(msg));
+	SH("ssh-keygen -q -Y sign -n file -f '%s' '%s' </dev/null", tmp("rsa"), tmp("r"));
+	slurp(&sig, tmp("r.sig"));
+	memset(&pub, 0, sizeof(pub));
+	err_clear();
+	CHECK_EQ_I(sshsig_verify(&which, &pub, 1, "file", buf_str(&sig), sig.len, msg, strlen(msg)),
+		   -EKEYREJECTED);
+	CHECK_MSG(detail_has("only ssh-ed25519 keys are supported"), "%s", err_detail());
+	buf_release(&sig);
+}
+
 /* Writes a commit object signed in namespace ns over body (a commit
  * without its gpgsig header) and returns its id in oid. */
 static void signed_commit(char oid[64], const char *repo, const struct ssh_privkey *k,
@@ -532,6 +550,7 @@ int main(void)
 		{ "same bytes as ssh-keygen -Y sign", test_same_bytes_as_ssh_keygen },
 		{ "ssh-keygen -Y verify -n git accepts ours", test_ssh_keygen_verifies_ours },
 		{ "ssh-keygen -Y sign (sha512, sha256) verifies here", test_we_verify_ssh_keygen },
+		{ "ssh-keygen -Y sign with an RSA key is refused", test_ssh_keygen_rsa_refused },
 		{ "git verify-commit accepts a commit signed here", test_git_verify_commit },
 		{ "round trip names the signer", test_round_trip_and_signer },
 		{ "wrong namespace, untrusted key, other message", test_rejections },
