@@ -414,15 +414,16 @@ static int sh_rc(const char *fmt, ...)
 	return rc == -1 ? -1 : WEXITSTATUS(rc);
 }
 
-/* Splits HEAD into head.body and head.sig in dir and runs ssh-keygen. */
+/* The commands of docs/signatures.md, "Checking a head": split HEAD into
+ * head.body and head.sig in dir and run ssh-keygen. */
 static int stock_verify(const char *dir, const char *head)
 {
-	return sh_rc("cd '%s' && "
-		     "sed '/^-----BEGIN SSH SIGNATURE-----$/,$d' '%s' > head.body && "
-		     "sed -n '/^-----BEGIN SSH SIGNATURE-----$/,$p' '%s' > head.sig && "
+	return sh_rc("cd '%s' && head='%s' && "
+		     "sed '/^-----BEGIN SSH SIGNATURE-----$/,$d' \"$head\" > head.body && "
+		     "sed -n '/^-----BEGIN SSH SIGNATURE-----$/,$p' \"$head\" > head.sig && "
 		     "ssh-keygen -Y verify -f allowed_signers -I ferry -n ferry-head "
 		     "-s head.sig < head.body >/dev/null 2>&1",
-		     dir, head, head);
+		     dir, head);
 }
 
 static void test_stock_tool(void)
@@ -437,15 +438,23 @@ static void test_stock_tool(void)
 	snprintf(key, sizeof(key), "%s/county", dir);
 	snprintf(head, sizeof(head), "%s/math", dir);
 	CHECK_EQ_I(sh_rc("ssh-keygen -q -t ed25519 -N '' -C county -f '%s' </dev/null", key), 0);
-	CHECK_EQ_I(sh_rc("cd '%s' && echo \"ferry $(cat county.pub)\" > allowed_signers", dir), 0);
+	CHECK_EQ_I(sh_rc("cd '%s' && echo \"ferry namespaces=\\\"git,ferry-head\\\" "
+			 "$(cat county.pub)\" > allowed_signers",
+			 dir),
+		   0);
 	CHECK_OK(sshkey_load_private(&k, key));
 	golden_head(&h);
 	buf_init(&file, BIG);
 	CHECK_OK(mf_head_sign(&file, &h, &k));
 	CHECK_OK(fs_write_atomic(head, file.data, file.len));
 	CHECK_EQ_I(stock_verify(dir, head), 0);
-	/* The split gives back exactly the body ferry signed. */
+	/* The split gives back exactly the body ferry signed, and the
+	 * documented sed finds the release commit in it. */
 	CHECK_EQ_I(sh_rc("cd '%s' && printf '%%s' '%s' | cmp -s - head.body", dir, golden), 0);
+	CHECK_EQ_I(sh_rc("cd '%s' && test \"$(sed -n 's/^commit //p' head.body)\" = "
+			 "0123456789abcdef0123456789abcdef01234567",
+			 dir),
+		   0);
 	/* A changed version fails the stock check as well. */
 	at = (size_t)(strstr(buf_str(&file), "version 12") - buf_str(&file));
 	file.data[at + 9] = '3';

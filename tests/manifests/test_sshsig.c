@@ -72,13 +72,14 @@ static void test_key(struct ssh_privkey *k, struct ssh_pubkey *pub, int i)
 	sshkey_public_from_private(pub, k);
 }
 
-/* Writes an allowed_signers file naming pub as principal "ferry". */
+/* Writes an allowed_signers file naming pub as principal "ferry" for
+ * ferry's two namespaces, as docs/signatures.md recommends. */
 static void allowed_signers(const char *path, const struct ssh_pubkey *pub)
 {
 	struct buf line;
 
 	buf_init(&line, BIG);
-	CHECK_OK(buf_append_str(&line, "ferry "));
+	CHECK_OK(buf_append_str(&line, "ferry namespaces=\"git,ferry-head\" "));
 	CHECK_OK(sshkey_format_public(&line, pub));
 	CHECK_OK(buf_append_byte(&line, '\n'));
 	spill(path, line.data, line.len);
@@ -257,6 +258,11 @@ static void test_git_verify_commit(void)
 	allowed_signers(allowed, &pub);
 	signed_commit(oid, repo, &k, SSHSIG_NS_GIT, body, NULL);
 	CHECK_MSG(verify_commit(repo, allowed, oid) == 0, "git verify-commit %s", oid);
+	/* docs/signatures.md's second command: the channel's history. */
+	SH("git -C '%s' update-ref refs/heads/renjiao/grade7/math %s && "
+	   "git -C '%s' -c gpg.format=ssh -c gpg.ssh.allowedSignersFile='%s' "
+	   "log --show-signature renjiao/grade7/math 2>&1 | grep -q 'Good \"git\" signature for ferry'",
+	   repo, oid, repo, allowed);
 	/* A head signature does not pass for a commit signature. */
 	signed_commit(oid, repo, &k, SSHSIG_NS_HEAD, body, NULL);
 	CHECK(verify_commit(repo, allowed, oid) != 0);
