@@ -43,6 +43,8 @@ CMD_SRCS :=
 TEST_BINS :=
 FUZZ_TARGETS :=
 TOOL_BINS :=
+# Defined before the module fragments: their rules name it as a prerequisite.
+LIB := $(B)/libferry.a
 
 include core/module.mk
 include packager/module.mk
@@ -54,7 +56,6 @@ include tests/module.mk
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 CMD_OBJS := $(CMD_SRCS:%.c=$(B)/%.o)
-LIB := $(B)/libferry.a
 FERRY := $(B)/ferry
 
 .PHONY: all check bench demo deps layering clean tests fuzz format
