@@ -186,8 +186,8 @@ static int armor_body(const char **b64, size_t *b64_len, size_t *chars, const ch
 int sshkey_armor_decode(struct buf *out, const char *label, const char *text, size_t len)
 {
 	char begin[ARMOR_LABEL_MAX + 16], end[ARMOR_LABEL_MAX + 16], tail[4];
-	const char *b64, *s;
-	size_t off = 0, ll, b64_len, chars, dense = 0;
+	const char *b64 = NULL, *s;
+	size_t off = 0, ll, b64_len = 0, chars = 0, dense = 0;
 	bool ended;
 	int e;
 
