@@ -39,26 +39,24 @@ struct field_def {
 	size_t len;
 };
 
-#define F(key, kind, member, len) { key, kind, offsetof(struct mf_head, member), len }
 static const struct field_def fields[] = {
-	F("repo", FIELD_HEX, repo, MF_HEAD_REPO_ID_LEN),
-	F("channel", FIELD_CHANNEL, channel, 0),
-	F("version", FIELD_U64, version, 0),
-	F("commit", FIELD_HEX, commit, MF_HEAD_COMMIT_LEN),
-	F("time", FIELD_U64, time, 0),
-	F("expires", FIELD_U64, expires, 0),
-	F("files", FIELD_U64, files, 0),
-	F("size", FIELD_U64, size, 0),
-	F("stored", FIELD_U64, stored, 0),
-	F("git-pack", FIELD_PACK, git_pack, 0),
+    {"repo", FIELD_HEX, offsetof(struct mf_head, repo), MF_HEAD_REPO_ID_LEN},
+    {"channel", FIELD_CHANNEL, offsetof(struct mf_head, channel), 0},
+    {"version", FIELD_U64, offsetof(struct mf_head, version), 0},
+    {"commit", FIELD_HEX, offsetof(struct mf_head, commit), MF_HEAD_COMMIT_LEN},
+    {"time", FIELD_U64, offsetof(struct mf_head, time), 0},
+    {"expires", FIELD_U64, offsetof(struct mf_head, expires), 0},
+    {"files", FIELD_U64, offsetof(struct mf_head, files), 0},
+    {"size", FIELD_U64, offsetof(struct mf_head, size), 0},
+    {"stored", FIELD_U64, offsetof(struct mf_head, stored), 0},
+    {"git-pack", FIELD_PACK, offsetof(struct mf_head, git_pack), 0},
 };
-#undef F
 
 /* ---- channel names ---- */
 
 static bool is_windows_device(const char *s, size_t n)
 {
-	static const char *const plain[] = { "con", "prn", "aux", "nul" };
+	static const char *const plain[] = {"con", "prn", "aux", "nul"};
 	const char *dot = memchr(s, '.', n);
 	size_t base = dot ? (size_t)(dot - s) : n;
 
@@ -66,8 +64,8 @@ static bool is_windows_device(const char *s, size_t n)
 		if (base == 3 && memcmp(s, plain[i], 3) == 0)
 			return true;
 	}
-	return base == 4 && (memcmp(s, "com", 3) == 0 || memcmp(s, "lpt", 3) == 0) &&
-	       s[3] >= '1' && s[3] <= '9';
+	return base == 4 && (memcmp(s, "com", 3) == 0 || memcmp(s, "lpt", 3) == 0) && s[3] >= '1' &&
+	       s[3] <= '9';
 }
 
 static bool segment_valid(const char *s, size_t n)
@@ -269,7 +267,7 @@ static int field_parse(struct mf_head *h, const struct field_def *f, const char 
 
 int mf_head_parse(struct mf_head *out, const void *p, size_t n)
 {
-	struct lines l = { .p = p, .n = n };
+	struct lines l = {.p = p, .n = n};
 	const char *v, *broken;
 	size_t vl;
 	int e;
@@ -306,7 +304,7 @@ fail:
 static const char *signature_start(const char *f, size_t n)
 {
 	static const char mark[] = "-----BEGIN " SSHSIG_ARMOR "-----";
-	const char *nl = memchr(f, '\n', n);
+	const char *nl = n ? memchr(f, '\n', n) : NULL;
 
 	while (nl) {
 		size_t left = n - (size_t)(nl + 1 - f);
@@ -353,8 +351,8 @@ int mf_head_verify(struct mf_head *out, size_t *signer_out, const void *file, si
 	if (!at)
 		return err_set(-EBADMSG, "head file has no signature");
 	body_len = (size_t)(at - f);
-	e = sshsig_verify(&which, trusted, ntrusted, SSHSIG_NS_HEAD, f + body_len, n - body_len,
-			  f, body_len);
+	e = sshsig_verify(&which, trusted, ntrusted, SSHSIG_NS_HEAD, f + body_len, n - body_len, f,
+			  body_len);
 	if (e < 0)
 		return e;
 	e = mf_head_parse(out, f, body_len);

@@ -192,6 +192,8 @@ int sshkey_armor_decode(struct buf *out, const char *label, const char *text, si
 	int e;
 
 	assert(strlen(label) <= ARMOR_LABEL_MAX);
+	if (len == 0)
+		return err_set(-EBADMSG, "armor is empty");
 	snprintf(begin, sizeof(begin), "-----BEGIN %s-----", label);
 	snprintf(end, sizeof(end), "-----END %s-----", label);
 	s = take_line(text, len, &off, &ll, &ended);
@@ -219,7 +221,7 @@ int sshkey_armor_decode(struct buf *out, const char *label, const char *text, si
 
 int sshkey_armor_encode(struct buf *out, const char *label, const void *p, size_t n)
 {
-	AUTO_WIPE struct buf b64 = { 0 };
+	AUTO_WIPE struct buf b64 = {0};
 	size_t start = out->len, enc_len;
 	int e;
 
@@ -333,7 +335,8 @@ static int public_key_data(struct ssh_pubkey *out, const char *b64, size_t n)
 		e = sshkey_blob_parse(out->key, blob.data, blob.len);
 	buf_release(&blob);
 	if (e == -ENOTSUP)
-		return err_set(-EBADMSG, "public key line says ssh-ed25519 but its data is another type");
+		return err_set(-EBADMSG,
+			       "public key line says ssh-ed25519 but its data is another type");
 	return e;
 }
 
@@ -344,10 +347,14 @@ int sshkey_parse_public(struct ssh_pubkey *out, const char *text, size_t len)
 	int e;
 
 	memset(out, 0, sizeof(*out));
+	if (len == 0)
+		return err_set(-EBADMSG, "public key line is empty");
 	if (len > LIMIT_KEY_FILE_BYTES)
-		return err_set(-EFBIG, "public key line longer than %u bytes", LIMIT_KEY_FILE_BYTES);
+		return err_set(-EFBIG, "public key line longer than %u bytes",
+			       LIMIT_KEY_FILE_BYTES);
 	if (len >= 10 && memcmp(text, "-----BEGIN", 10) == 0)
-		return err_set(-EBADMSG, "this is a private key; give the public key (.pub) instead");
+		return err_set(-EBADMSG,
+			       "this is a private key; give the public key (.pub) instead");
 	if (len > 0 && text[len - 1] == '\n')
 		len -= len > 1 && text[len - 2] == '\r' ? 2 : 1;
 	if (memchr(text, '\n', len) || memchr(text, '\0', len))
@@ -364,7 +371,8 @@ int sshkey_parse_public(struct ssh_pubkey *out, const char *text, size_t len)
 	if (e < 0)
 		return e;
 	if (cl > SSHKEY_COMMENT_MAX)
-		return err_set(-EFBIG, "public key comment longer than %d bytes", SSHKEY_COMMENT_MAX);
+		return err_set(-EFBIG, "public key comment longer than %d bytes",
+			       SSHKEY_COMMENT_MAX);
 	if (!comment_ok(comment, cl))
 		return err_set(-EBADMSG, "public key comment holds a control character");
 	memcpy(out->comment, comment, cl);
@@ -394,7 +402,7 @@ static int key_file_read(struct buf *out, const char *path)
 
 int sshkey_load_public(struct ssh_pubkey *out, const char *path)
 {
-	AUTO_WIPE struct buf text = { 0 };
+	AUTO_WIPE struct buf text = {0};
 	int e;
 
 	memset(out, 0, sizeof(*out));
@@ -526,11 +534,12 @@ static int privkey_blob(struct ssh_privkey *out, const uint8_t *p, size_t n)
 	if (!r.ok)
 		return err_set(-EBADMSG, "private key header is truncated");
 	if (!bytes_are(cipher, cl, "none"))
-		return err_set(-ENOTSUP,
-			       "private key is protected by a passphrase; ferry signs unattended with "
-			       "an unencrypted key: copy the key to the signing machine and run "
-			       "`ssh-keygen -p -N '' -f COPY` on the copy, readable only by the "
-			       "publishing account");
+		return err_set(
+		    -ENOTSUP,
+		    "private key is protected by a passphrase; ferry signs unattended with "
+		    "an unencrypted key: copy the key to the signing machine and run "
+		    "`ssh-keygen -p -N '' -f COPY` on the copy, readable only by the "
+		    "publishing account");
 	if (!bytes_are(kdf, kl, "none") || ol != 0)
 		return err_set(-EBADMSG, "unencrypted private key names a KDF");
 	if (nkeys != 1)
@@ -548,12 +557,13 @@ static int privkey_blob(struct ssh_privkey *out, const uint8_t *p, size_t n)
 int sshkey_parse_private(struct ssh_privkey *out, const char *text, size_t len)
 {
 	static const char ours[] = "-----BEGIN " SSHKEY_ARMOR_PRIVATE "-----";
-	AUTO_WIPE struct buf blob = { 0 };
+	AUTO_WIPE struct buf blob = {0};
 	int e;
 
 	memset(out, 0, sizeof(*out));
 	if (len > LIMIT_KEY_FILE_BYTES)
-		return err_set(-EFBIG, "private key file larger than %u bytes", LIMIT_KEY_FILE_BYTES);
+		return err_set(-EFBIG, "private key file larger than %u bytes",
+			       LIMIT_KEY_FILE_BYTES);
 	buf_init(&blob, len);
 	e = sshkey_armor_decode(&blob, SSHKEY_ARMOR_PRIVATE, text, len);
 	/* A PEM key ("BEGIN RSA PRIVATE KEY", "BEGIN PRIVATE KEY") gets a
@@ -571,7 +581,7 @@ int sshkey_parse_private(struct ssh_privkey *out, const char *text, size_t len)
 
 int sshkey_load_private(struct ssh_privkey *out, const char *path)
 {
-	AUTO_WIPE struct buf text = { 0 };
+	AUTO_WIPE struct buf text = {0};
 	int e;
 
 	memset(out, 0, sizeof(*out));

@@ -27,8 +27,8 @@
 #define BLOB_ROOM 512
 
 static const char *const hash_names[] = {
-	[SSHSIG_SHA256] = "sha256",
-	[SSHSIG_SHA512] = "sha512",
+    [SSHSIG_SHA256] = "sha256",
+    [SSHSIG_SHA512] = "sha512",
 };
 
 static void buf_releasep(struct buf *b)
@@ -141,7 +141,7 @@ static int blob_parse(struct sshsig_info *out, const uint8_t *p, size_t n)
 
 int sshsig_parse(struct sshsig_info *out, const char *armored, size_t alen)
 {
-	AUTO_BUF struct buf blob = { 0 };
+	AUTO_BUF struct buf blob = {0};
 	int e;
 
 	memset(out, 0, sizeof(*out));
@@ -222,14 +222,16 @@ static int blob_build(struct buf *out, const struct ssh_privkey *k, const char *
 int sshsig_sign(struct buf *armored_out, const struct ssh_privkey *k, const char *ns,
 		const void *msg, size_t n)
 {
-	AUTO_BUF struct buf data = { 0 };
-	AUTO_BUF struct buf blob = { 0 };
+	AUTO_BUF struct buf data = {0};
+	AUTO_BUF struct buf blob = {0};
 	uint8_t sig[ED25519_SIG_LEN];
 	int e;
 
 	if (!ns_bytes_ok((const uint8_t *)ns, strlen(ns)))
-		return err_set(-EINVAL, "signature namespace \"%s\" is not 1 to %u printable "
-					"characters", ns, LIMIT_SIG_NAMESPACE_BYTES);
+		return err_set(-EINVAL,
+			       "signature namespace \"%s\" is not 1 to %u printable "
+			       "characters",
+			       ns, LIMIT_SIG_NAMESPACE_BYTES);
 	buf_init(&data, BLOB_ROOM);
 	buf_init(&blob, BLOB_ROOM);
 	e = signed_data(&data, ns, SSHSIG_SHA512, msg, n);
@@ -245,7 +247,7 @@ int sshsig_sign(struct buf *armored_out, const struct ssh_privkey *k, const char
 static int untrusted(const uint8_t key[ED25519_PUB_LEN])
 {
 	char fp[SSHKEY_FINGERPRINT_LEN];
-	struct ssh_pubkey k = { 0 };
+	struct ssh_pubkey k = {0};
 
 	memcpy(k.key, key, ED25519_PUB_LEN);
 	if (sshkey_fingerprint(fp, &k) < 0)
@@ -256,7 +258,7 @@ static int untrusted(const uint8_t key[ED25519_PUB_LEN])
 int sshsig_verify(size_t *which_out, const struct ssh_pubkey *trusted, size_t ntrusted,
 		  const char *ns, const char *armored, size_t alen, const void *msg, size_t n)
 {
-	AUTO_BUF struct buf data = { 0 };
+	AUTO_BUF struct buf data = {0};
 	struct sshsig_info info;
 	size_t which = ntrusted;
 	int e;

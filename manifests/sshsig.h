@@ -57,8 +57,8 @@ enum sshsig_hash {
 
 /* What an armored signature says, before anyone checks it. */
 struct sshsig_info {
-	uint8_t key[ED25519_PUB_LEN];               /* who claims to have signed */
-	char ns[LIMIT_SIG_NAMESPACE_BYTES + 1];     /* printable ASCII, NUL-ended */
+	uint8_t key[ED25519_PUB_LEN];		/* who claims to have signed */
+	char ns[LIMIT_SIG_NAMESPACE_BYTES + 1]; /* printable ASCII, NUL-ended */
 	enum sshsig_hash hash;
 	uint8_t sig[ED25519_SIG_LEN];
 };

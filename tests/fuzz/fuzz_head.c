@@ -41,8 +41,8 @@ static void format_matches(const struct mf_head *h, const uint8_t *data, size_t 
 	struct buf out;
 
 	buf_init(&out, LIMIT_HEAD_BYTES);
-	if (mf_head_format(&out, h) < 0 || out.len > size ||
-	    (whole && out.len != size) || memcmp(out.data, data, out.len) != 0)
+	if (mf_head_format(&out, h) < 0 || out.len > size || (whole && out.len != size) ||
+	    memcmp(out.data, data, out.len) != 0)
 		abort();
 	buf_release(&out);
 }

@@ -31,11 +31,11 @@ static const char golden[] = "ferry-head 1\n"
 
 static void golden_head(struct mf_head *h)
 {
-	static const uint8_t repo[16] = { 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
-					  0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff };
-	static const uint8_t commit[20] = { 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd,
-					    0xef, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab,
-					    0xcd, 0xef, 0x01, 0x23, 0x45, 0x67 };
+	static const uint8_t repo[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+					 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+	static const uint8_t commit[20] = {0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd,
+					   0xef, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab,
+					   0xcd, 0xef, 0x01, 0x23, 0x45, 0x67};
 
 	memset(h, 0, sizeof(*h));
 	memcpy(h->repo, repo, sizeof(repo));
@@ -101,7 +101,8 @@ static void test_parse_round_trip(void)
 	n = edit(text, sizeof(text), "version 12\n", "version 18446744073709551615\n");
 	CHECK_OK(mf_head_parse(&got, text, n));
 	CHECK_EQ_U(got.version, UINT64_MAX);
-	n = edit(text, sizeof(text), "expires 1769817600\nfiles 3141\nsize 27182818284\nstored 1618033988\n",
+	n = edit(text, sizeof(text),
+		 "expires 1769817600\nfiles 3141\nsize 27182818284\nstored 1618033988\n",
 		 "expires 0\nfiles 0\nsize 0\nstored 18446744073709551615\n");
 	CHECK_OK(mf_head_parse(&got, text, n));
 	CHECK_EQ_U(got.expires, 0);
@@ -113,63 +114,64 @@ static void test_parse_round_trip(void)
 	buf_release(&out);
 }
 
+/* Edits of golden that each break one rule of the body. */
+static const struct {
+	const char *from, *to;
+} edits[] = {
+    {"ferry-head 1\n", "ferry-head 2\n"},
+    {"ferry-head 1\n", "ferry-head 01\n"},
+    {"ferry-head 1\n", "ferry-head\n"},
+    {"ferry-head 1\n", ""},
+    {"ferry-head 1\n", "ferry-head 1\r\n"},
+    {"version 12\n", ""},
+    {"version 12\n", "version 12\nversion 12\n"},
+    {"version 12\ncommit 0123456789abcdef0123456789abcdef01234567\n",
+     "commit 0123456789abcdef0123456789abcdef01234567\nversion 12\n"},
+    {"files 3141\n", "files 3141\nlabel math\n"},
+    {"files 3141\n", "file 3141\n"},
+    {"version 12\n", "version 0\n"},
+    {"version 12\n", "version 012\n"},
+    {"version 12\n", "version +12\n"},
+    {"version 12\n", "version -1\n"},
+    {"version 12\n", "version 12 \n"},
+    {"version 12\n", "version  12\n"},
+    {"version 12\n", "version\t12\n"},
+    {"version 12\n", "version \n"},
+    {"version 12\n", "version 0x12\n"},
+    {"version 12\n", "version 18446744073709551616\n"},
+    {"version 12\n", "version 99999999999999999999\n"},
+    {"version 12\n", "version 100000000000000000000\n"},
+    {"size 27182818284\n", "size 2.7e10\n"},
+    {"repo 00112233445566778899aabbccddeeff\n", "repo 00112233445566778899AABBCCDDEEFF\n"},
+    {"repo 00112233445566778899aabbccddeeff\n", "repo 00112233445566778899aabbccddeef\n"},
+    {"repo 00112233445566778899aabbccddeeff\n", "repo 00112233445566778899aabbccddeeff0\n"},
+    {"commit 0123456789abcdef0123456789abcdef01234567\n",
+     "commit 0123456789abcdef0123456789abcdef0123456g\n"},
+    {"channel renjiao/grade7/math\n", "channel Renjiao/grade7/math\n"},
+    {"channel renjiao/grade7/math\n", "channel renjiao//math\n"},
+    {"channel renjiao/grade7/math\n", "channel renjiao/../math\n"},
+    {"channel renjiao/grade7/math\n", "channel \n"},
+    {"channel renjiao/grade7/math\n", "channel renjiao/grade7/math.lock\n"},
+    {"expires 1769817600\n", "expires 1767225600\n"},
+    {"expires 1769817600\n", "expires 1\n"},
+    {"git-pack pack-89abcdef0123456789abcdef0123456789abcdef.pack\n",
+     "git-pack pack-89ABCDEF0123456789abcdef0123456789abcdef.pack\n"},
+    {"git-pack pack-89abcdef0123456789abcdef0123456789abcdef.pack\n",
+     "git-pack pack-89abcdef0123456789abcdef0123456789abcde.pack\n"},
+    {"git-pack pack-89abcdef0123456789abcdef0123456789abcdef.pack\n",
+     "git-pack pack-89abcdef0123456789abcdef0123456789abcdef.idx\n"},
+    {"git-pack pack-89abcdef0123456789abcdef0123456789abcdef.pack\n",
+     "git-pack objects/pack/pack-89abcdef0123456789abcdef0123456789abcdef.pack\n"},
+    {"git-pack pack-89abcdef0123456789abcdef0123456789abcdef.pack\n",
+     "git-pack pack-89abcdef0123456789abcdef0123456789abcdef.pack"},
+    {"git-pack pack-89abcdef0123456789abcdef0123456789abcdef.pack\n",
+     "git-pack pack-89abcdef0123456789abcdef0123456789abcdef.pack\n\n"},
+    {"git-pack pack-89abcdef0123456789abcdef0123456789abcdef.pack\n",
+     "git-pack pack-89abcdef0123456789abcdef0123456789abcdef.pack\nextra 1\n"},
+    {"git-pack pack-89abcdef0123456789abcdef0123456789abcdef.pack\n", ""},
+};
 static void test_parse_rejects(void)
 {
-	static const struct {
-		const char *from, *to;
-	} edits[] = {
-		{ "ferry-head 1\n", "ferry-head 2\n" },
-		{ "ferry-head 1\n", "ferry-head 01\n" },
-		{ "ferry-head 1\n", "ferry-head\n" },
-		{ "ferry-head 1\n", "" },
-		{ "ferry-head 1\n", "ferry-head 1\r\n" },
-		{ "version 12\n", "" },
-		{ "version 12\n", "version 12\nversion 12\n" },
-		{ "version 12\ncommit 0123456789abcdef0123456789abcdef01234567\n",
-		  "commit 0123456789abcdef0123456789abcdef01234567\nversion 12\n" },
-		{ "files 3141\n", "files 3141\nlabel math\n" },
-		{ "files 3141\n", "file 3141\n" },
-		{ "version 12\n", "version 0\n" },
-		{ "version 12\n", "version 012\n" },
-		{ "version 12\n", "version +12\n" },
-		{ "version 12\n", "version -1\n" },
-		{ "version 12\n", "version 12 \n" },
-		{ "version 12\n", "version  12\n" },
-		{ "version 12\n", "version\t12\n" },
-		{ "version 12\n", "version \n" },
-		{ "version 12\n", "version 0x12\n" },
-		{ "version 12\n", "version 18446744073709551616\n" },
-		{ "version 12\n", "version 99999999999999999999\n" },
-		{ "version 12\n", "version 100000000000000000000\n" },
-		{ "size 27182818284\n", "size 2.7e10\n" },
-		{ "repo 00112233445566778899aabbccddeeff\n", "repo 00112233445566778899AABBCCDDEEFF\n" },
-		{ "repo 00112233445566778899aabbccddeeff\n", "repo 00112233445566778899aabbccddeef\n" },
-		{ "repo 00112233445566778899aabbccddeeff\n", "repo 00112233445566778899aabbccddeeff0\n" },
-		{ "commit 0123456789abcdef0123456789abcdef01234567\n",
-		  "commit 0123456789abcdef0123456789abcdef0123456g\n" },
-		{ "channel renjiao/grade7/math\n", "channel Renjiao/grade7/math\n" },
-		{ "channel renjiao/grade7/math\n", "channel renjiao//math\n" },
-		{ "channel renjiao/grade7/math\n", "channel renjiao/../math\n" },
-		{ "channel renjiao/grade7/math\n", "channel \n" },
-		{ "channel renjiao/grade7/math\n", "channel renjiao/grade7/math.lock\n" },
-		{ "expires 1769817600\n", "expires 1767225600\n" },
-		{ "expires 1769817600\n", "expires 1\n" },
-		{ "git-pack pack-89abcdef0123456789abcdef0123456789abcdef.pack\n",
-		  "git-pack pack-89ABCDEF0123456789abcdef0123456789abcdef.pack\n" },
-		{ "git-pack pack-89abcdef0123456789abcdef0123456789abcdef.pack\n",
-		  "git-pack pack-89abcdef0123456789abcdef0123456789abcde.pack\n" },
-		{ "git-pack pack-89abcdef0123456789abcdef0123456789abcdef.pack\n",
-		  "git-pack pack-89abcdef0123456789abcdef0123456789abcdef.idx\n" },
-		{ "git-pack pack-89abcdef0123456789abcdef0123456789abcdef.pack\n",
-		  "git-pack objects/pack/pack-89abcdef0123456789abcdef0123456789abcdef.pack\n" },
-		{ "git-pack pack-89abcdef0123456789abcdef0123456789abcdef.pack\n",
-		  "git-pack pack-89abcdef0123456789abcdef0123456789abcdef.pack" },
-		{ "git-pack pack-89abcdef0123456789abcdef0123456789abcdef.pack\n",
-		  "git-pack pack-89abcdef0123456789abcdef0123456789abcdef.pack\n\n" },
-		{ "git-pack pack-89abcdef0123456789abcdef0123456789abcdef.pack\n",
-		  "git-pack pack-89abcdef0123456789abcdef0123456789abcdef.pack\nextra 1\n" },
-		{ "git-pack pack-89abcdef0123456789abcdef0123456789abcdef.pack\n", "" },
-	};
 	char text[1024];
 	struct mf_head h;
 
@@ -226,15 +228,18 @@ static void test_channel_names(void)
 {
 	char longest[LIMIT_CHANNEL_BYTES + 2];
 	static const char *const good[] = {
-		"math", "renjiao/grade7/math", "a", "0", "a-b_c.d", "x/y/z/w", "lockers",
-		"grade7/v1.2", "com", "com0", "comx", "lpt", "console", "a.lock-not", "nul-x",
+	    "math",    "renjiao/grade7/math", "a",     "0",    "a-b_c.d", "x/y/z/w",
+	    "lockers", "grade7/v1.2",	      "com",   "com0", "comx",	  "lpt",
+	    "console", "a.lock-not",	      "nul-x",
 	};
 	static const char *const bad[] = {
-		"", "/", "/math", "math/", "a//b", ".", "..", "a/./b", "a/../b", ".hidden",
-		"a/.b", "math.", "a/b./c", "math.lock", "a.lock/b", "a..b", "Math", "数学",
-		"a b", "a\tb", "a\\b", "a:b", "a*b", "a?b", "a@{b", "a~b", "a^b", "a[b",
-		"con", "prn", "aux", "nul", "com1", "lpt9", "con.txt", "grade7/aux/math",
-		"nul.tar.gz",
+	    "",		  "/",	       "/math",	   "math/",   "a//b",	 ".",
+	    "..",	  "a/./b",     "a/../b",   ".hidden", "a/.b",	 "math.",
+	    "a/b./c",	  "math.lock", "a.lock/b", "a..b",    "Math",	 "数学",
+	    "a b",	  "a\tb",      "a\\b",	   "a:b",     "a*b",	 "a?b",
+	    "a@{b",	  "a~b",       "a^b",	   "a[b",     "con",	 "prn",
+	    "aux",	  "nul",       "com1",	   "lpt9",    "con.txt", "grade7/aux/math",
+	    "nul.tar.gz",
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(good); i++)
@@ -324,8 +329,8 @@ static void test_every_field_tampered(void)
 		CHECK(memcmp(copy, file.data, file.len) != 0);
 		/* Lines after the magic still parse once changed. */
 		if (line > 0)
-			CHECK_MSG(mf_head_parse(&h, copy, strlen(golden)) == 0, "line %zu: %s", line,
-				  err_detail());
+			CHECK_MSG(mf_head_parse(&h, copy, strlen(golden)) == 0, "line %zu: %s",
+				  line, err_detail());
 		CHECK_MSG(mf_head_verify(&h, &signer, copy, file.len, &pub, 1) == -EKEYREJECTED,
 			  "line %zu tampered: %s", line, err_detail());
 		mem_free(copy);
@@ -362,7 +367,9 @@ static void test_damaged_files(void)
 	test_key(&k, &pub, 0);
 	signed_golden(&file, &k);
 	buf_init(&other, BIG);
-	/* Body alone, signature alone. */
+	/* Nothing, body alone, signature alone. */
+	CHECK_EQ_I(mf_head_verify(&h, &signer, NULL, 0, &pub, 1), -EBADMSG);
+	CHECK_EQ_I(mf_head_parse(&h, NULL, 0), -EBADMSG);
 	CHECK_EQ_I(mf_head_verify(&h, &signer, golden, body, &pub, 1), -EBADMSG);
 	CHECK_EQ_I(mf_head_verify(&h, &signer, file.data + body, file.len - body, &pub, 1),
 		   -EBADMSG);
@@ -494,17 +501,17 @@ static void test_allocation_failures(void)
 int main(void)
 {
 	return t_main((struct t_case[]){
-		{ "format writes the exact text", test_format_exact },
-		{ "parse round trip, number extremes", test_parse_round_trip },
-		{ "parse rejects every rule broken", test_parse_rejects },
-		{ "format refuses invalid heads", test_format_refuses },
-		{ "channel names", test_channel_names },
-		{ "sign and verify, signer index, untrusted key", test_sign_verify },
-		{ "every field tampered is rejected", test_every_field_tampered },
-		{ "signature in another namespace is rejected", test_wrong_namespace },
-		{ "truncated, split and padded files", test_damaged_files },
-		{ "ssh-keygen -Y verify checks a head (docs/signatures.md)", test_stock_tool },
-		{ "allocation failures unwind cleanly", test_allocation_failures },
-		{ 0 },
+	    {"format writes the exact text", test_format_exact},
+	    {"parse round trip, number extremes", test_parse_round_trip},
+	    {"parse rejects every rule broken", test_parse_rejects},
+	    {"format refuses invalid heads", test_format_refuses},
+	    {"channel names", test_channel_names},
+	    {"sign and verify, signer index, untrusted key", test_sign_verify},
+	    {"every field tampered is rejected", test_every_field_tampered},
+	    {"signature in another namespace is rejected", test_wrong_namespace},
+	    {"truncated, split and padded files", test_damaged_files},
+	    {"ssh-keygen -Y verify checks a head (docs/signatures.md)", test_stock_tool},
+	    {"allocation failures unwind cleanly", test_allocation_failures},
+	    {0},
 	});
 }

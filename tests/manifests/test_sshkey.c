@@ -69,24 +69,24 @@ static bool detail_has(const char *s)
 /* ---- building private key files field by field ---- */
 
 struct privspec {
-	const char *magic;       /* default "openssh-key-v1" */
-	const char *cipher;      /* default "none" */
-	const char *kdf;         /* default "none" */
-	uint32_t nkeys;          /* default 1 */
-	const char *outer_type;  /* default ssh-ed25519 */
-	const char *inner_type;  /* default ssh-ed25519 */
-	uint32_t check_delta;    /* added to the second check-int */
-	bool flip_inner_pub;     /* the section's copy of the public key */
-	bool flip_priv_pub;      /* the public half of the 64-byte private key */
-	bool flip_seed;          /* the seed (so it derives another key) */
-	int pad;                 /* 0 right, 1 a wrong pad byte, 2 a block too many */
-	bool unaligned;          /* section not a multiple of 8 */
-	bool trailing;           /* a byte after the section */
+	const char *magic;	/* default "openssh-key-v1" */
+	const char *cipher;	/* default "none" */
+	const char *kdf;	/* default "none" */
+	uint32_t nkeys;		/* default 1 */
+	const char *outer_type; /* default ssh-ed25519 */
+	const char *inner_type; /* default ssh-ed25519 */
+	uint32_t check_delta;	/* added to the second check-int */
+	bool flip_inner_pub;	/* the section's copy of the public key */
+	bool flip_priv_pub;	/* the public half of the 64-byte private key */
+	bool flip_seed;		/* the seed (so it derives another key) */
+	int pad;		/* 0 right, 1 a wrong pad byte, 2 a block too many */
+	bool unaligned;		/* section not a multiple of 8 */
+	bool trailing;		/* a byte after the section */
 };
 
 static const uint8_t test_seed[ED25519_SEED_LEN] = {
-	0x9d, 0x61, 0xb1, 0x9d, 0xef, 0xfd, 0x5a, 0x60, 0xba, 0x84, 0x4a, 0xf4, 0x92, 0xec, 0x2c, 0xc4,
-	0x44, 0x49, 0xc5, 0x69, 0x7b, 0x32, 0x69, 0x19, 0x70, 0x3b, 0xac, 0x03, 0x1c, 0xae, 0x7f, 0x60,
+    0x9d, 0x61, 0xb1, 0x9d, 0xef, 0xfd, 0x5a, 0x60, 0xba, 0x84, 0x4a, 0xf4, 0x92, 0xec, 0x2c, 0xc4,
+    0x44, 0x49, 0xc5, 0x69, 0x7b, 0x32, 0x69, 0x19, 0x70, 0x3b, 0xac, 0x03, 0x1c, 0xae, 0x7f, 0x60,
 };
 
 static void put_cstr(struct buf *b, const char *s)
@@ -204,7 +204,7 @@ static void test_other_key_types_refused(void)
 {
 	const char *rsa = keygen("rsa", "-t rsa -b 2048 -N ''");
 	const char *ecdsa = keygen("ecdsa", "-t ecdsa -N ''");
-	const char *keys[] = { rsa, ecdsa };
+	const char *keys[] = {rsa, ecdsa};
 	char pubpath[600];
 	struct ssh_privkey k;
 	struct ssh_pubkey pub;
@@ -219,8 +219,8 @@ static void test_other_key_types_refused(void)
 		CHECK_MSG(detail_has("only ssh-ed25519 keys are supported"), "%s", err_detail());
 	}
 	/* A PEM RSA key names the tool to use instead. */
-	sh("cp '%s' '%s' && ssh-keygen -q -p -P '' -N '' -m PEM -f '%s' </dev/null >/dev/null", rsa, tmp("pem"),
-	   tmp("pem"));
+	sh("cp '%s' '%s' && ssh-keygen -q -p -P '' -N '' -m PEM -f '%s' </dev/null >/dev/null", rsa,
+	   tmp("pem"), tmp("pem"));
 	CHECK_EQ_I(sshkey_load_private(&k, tmp("pem")), -ENOTSUP);
 	CHECK_MSG(detail_has("ssh-keygen -t ed25519"), "%s", err_detail());
 }
@@ -281,26 +281,26 @@ static void test_public_lines(void)
 		int want;
 		const char *comment;
 	} cases[] = {
-		{ "ssh-ed25519 ", good, "", 0, "" },
-		{ "ssh-ed25519 ", good, " teacher@school\n", 0, "teacher@school" },
-		{ "  ssh-ed25519\t", good, "  two words \r\n", 0, "two words" },
-		{ "ssh-ed25519 ", good, " 中文 ئۇيغۇر", 0, "中文 ئۇيغۇر" },
-		{ "", "", "", -EBADMSG, NULL },
-		{ "ssh-ed25519", "", "", -EBADMSG, NULL },
-		{ "ssh-ed25519 ", "!!!!", "", -EBADMSG, NULL },
-		{ "ssh-ed25519 ", "AAAA", "", -EBADMSG, NULL },
-		{ "ssh-ed25519 ", rsa_blob, "", -EBADMSG, NULL },
-		{ "ssh-ed25519 ", short_key, "", -EBADMSG, NULL },
-		{ "ssh-ed25519 ", trail, "", -EBADMSG, NULL },
-		{ "ssh-ed25519 ", truncated, "", -EBADMSG, NULL },
-		{ "ssh-ed25519 ", good, " a\nssh-ed25519 x", -EBADMSG, NULL },
-		{ "ssh-ed25519 ", good, " bell\a", -EBADMSG, NULL },
-		{ "ssh-rsa ", rsa_blob, "", -ENOTSUP, NULL },
-		{ "ecdsa-sha2-nistp256 ", good, "", -ENOTSUP, NULL },
-		{ "sk-ssh-ed25519@openssh.com ", good, "", -ENOTSUP, NULL },
-		{ "ssh-ed25519-cert-v01@openssh.com ", good, "", -ENOTSUP, NULL },
-		{ "-----BEGIN OPENSSH PRIVATE KEY-----", "", "\n", -EBADMSG, NULL },
-		{ "\x01\x02 ", good, "", -EBADMSG, NULL },
+	    {"ssh-ed25519 ", good, "", 0, ""},
+	    {"ssh-ed25519 ", good, " teacher@school\n", 0, "teacher@school"},
+	    {"  ssh-ed25519\t", good, "  two words \r\n", 0, "two words"},
+	    {"ssh-ed25519 ", good, " 中文 ئۇيغۇر", 0, "中文 ئۇيغۇر"},
+	    {"", "", "", -EBADMSG, NULL},
+	    {"ssh-ed25519", "", "", -EBADMSG, NULL},
+	    {"ssh-ed25519 ", "!!!!", "", -EBADMSG, NULL},
+	    {"ssh-ed25519 ", "AAAA", "", -EBADMSG, NULL},
+	    {"ssh-ed25519 ", rsa_blob, "", -EBADMSG, NULL},
+	    {"ssh-ed25519 ", short_key, "", -EBADMSG, NULL},
+	    {"ssh-ed25519 ", trail, "", -EBADMSG, NULL},
+	    {"ssh-ed25519 ", truncated, "", -EBADMSG, NULL},
+	    {"ssh-ed25519 ", good, " a\nssh-ed25519 x", -EBADMSG, NULL},
+	    {"ssh-ed25519 ", good, " bell\a", -EBADMSG, NULL},
+	    {"ssh-rsa ", rsa_blob, "", -ENOTSUP, NULL},
+	    {"ecdsa-sha2-nistp256 ", good, "", -ENOTSUP, NULL},
+	    {"sk-ssh-ed25519@openssh.com ", good, "", -ENOTSUP, NULL},
+	    {"ssh-ed25519-cert-v01@openssh.com ", good, "", -ENOTSUP, NULL},
+	    {"-----BEGIN OPENSSH PRIVATE KEY-----", "", "\n", -EBADMSG, NULL},
+	    {"\x01\x02 ", good, "", -EBADMSG, NULL},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct ssh_pubkey k;
@@ -330,6 +330,11 @@ static void test_public_lines(void)
 	CHECK_EQ_I(sshkey_format_public(&out, &k), -EINVAL);
 	CHECK_EQ_U(out.len, 0);
 	buf_release(&out);
+	/* No input at all (UBSan would object to memchr(NULL, ...)). */
+	struct ssh_privkey priv;
+
+	CHECK_EQ_I(sshkey_parse_public(&k, NULL, 0), -EBADMSG);
+	CHECK_EQ_I(sshkey_parse_private(&priv, NULL, 0), -EBADMSG);
 }
 
 static void test_private_fields(void)
@@ -339,21 +344,21 @@ static void test_private_fields(void)
 		struct privspec s;
 		int want;
 	} cases[] = {
-		{ "as ssh-keygen writes it", { 0 }, 0 },
-		{ "bad magic", { .magic = "openssh-key-v2" }, -EBADMSG },
-		{ "encrypted", { .cipher = "aes256-ctr", .kdf = "bcrypt" }, -ENOTSUP },
-		{ "KDF without cipher", { .kdf = "bcrypt" }, -EBADMSG },
-		{ "two keys", { .nkeys = 2 }, -EBADMSG },
-		{ "RSA public blob", { .outer_type = "ssh-rsa" }, -ENOTSUP },
-		{ "check-ints differ", { .check_delta = 1 }, -EBADMSG },
-		{ "inner type differs", { .inner_type = "ssh-rsa" }, -EBADMSG },
-		{ "inner public differs", { .flip_inner_pub = true }, -EBADMSG },
-		{ "private's public half differs", { .flip_priv_pub = true }, -EBADMSG },
-		{ "seed of another key", { .flip_seed = true }, -EBADMSG },
-		{ "wrong pad byte", { .pad = 1 }, -EBADMSG },
-		{ "a block of padding too many", { .pad = 2 }, -EBADMSG },
-		{ "section not whole blocks", { .unaligned = true }, -EBADMSG },
-		{ "trailing byte", { .trailing = true }, -EBADMSG },
+	    {"as ssh-keygen writes it", {0}, 0},
+	    {"bad magic", {.magic = "openssh-key-v2"}, -EBADMSG},
+	    {"encrypted", {.cipher = "aes256-ctr", .kdf = "bcrypt"}, -ENOTSUP},
+	    {"KDF without cipher", {.kdf = "bcrypt"}, -EBADMSG},
+	    {"two keys", {.nkeys = 2}, -EBADMSG},
+	    {"RSA public blob", {.outer_type = "ssh-rsa"}, -ENOTSUP},
+	    {"check-ints differ", {.check_delta = 1}, -EBADMSG},
+	    {"inner type differs", {.inner_type = "ssh-rsa"}, -EBADMSG},
+	    {"inner public differs", {.flip_inner_pub = true}, -EBADMSG},
+	    {"private's public half differs", {.flip_priv_pub = true}, -EBADMSG},
+	    {"seed of another key", {.flip_seed = true}, -EBADMSG},
+	    {"wrong pad byte", {.pad = 1}, -EBADMSG},
+	    {"a block of padding too many", {.pad = 2}, -EBADMSG},
+	    {"section not whole blocks", {.unaligned = true}, -EBADMSG},
+	    {"trailing byte", {.trailing = true}, -EBADMSG},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct ssh_privkey k;
@@ -383,110 +388,94 @@ static void test_private_fields(void)
 
 /* ---- armor ---- */
 
+/* Writes variant `which` of the good armor g (n bytes) into text and
+ * returns its length; the cases are named in test_armor_strict(). */
+static size_t armor_variant(char *text, size_t cap, int which, const char *g, size_t n)
+{
+	size_t first_nl = (size_t)(strchr(g, '\n') - g);
+	size_t last_b64_end = (size_t)(strstr(g, "\n-----END") - g);
+	size_t m = 0, j;
+
+	CHECK(2 * n + 2 < cap);
+	memcpy(text, g, n);
+	switch (which) {
+	case 0: /* CRLF */
+		for (size_t i = 0; i < n; i++) {
+			if (g[i] == '\n')
+				text[m++] = '\r';
+			text[m++] = g[i];
+		}
+		return m;
+	case 1: /* no final newline */
+		return n - 1;
+	case 2: /* stop after the last base64 line */
+		return last_b64_end + 1;
+	case 3:
+	case 4:
+		text[n] = which == 3 ? 'x' : '\n';
+		return n + 1;
+	case 5: /* an empty line after BEGIN */
+		text[first_nl + 1] = '\n';
+		memcpy(text + first_nl + 2, g + first_nl + 1, n - first_nl - 1);
+		return n + 1;
+	case 6: /* join the first two base64 lines */
+		memmove(text + first_nl + 71, text + first_nl + 72, n - first_nl - 72);
+		return n - 1;
+	case 7:
+		text[first_nl + 5] = '=';
+		return n;
+	case 8: /* set an unused bit in the character before the padding */
+		j = last_b64_end - 1;
+		while (text[j] == '=')
+			j--;
+		CHECK(j < last_b64_end - 1); /* the builder's blob needs padding */
+		/* The value is even (its unused bits are zero): the next
+		 * character of the alphabet sets bit 0. */
+		text[j] = text[j] == '+' ? '/' : (char)(text[j] + 1);
+		return n;
+	case 9:
+		return (size_t)snprintf(text, cap, "-----BEGIN SSH SIGNATURE-----%s", g + first_nl);
+	case 10:
+		return (size_t)snprintf(text, cap, "\n%s", g);
+	case 11:
+		text[first_nl + 10] = ' ';
+		return n;
+	default: /* drop one base64 character */
+		memcpy(text + last_b64_end - 1, g + last_b64_end, n - last_b64_end);
+		return n - 1;
+	}
+}
+
 static void test_armor_strict(void)
 {
-	struct buf good;
-	char text[4096];
-	const char *g;
-	size_t n, first_nl, last_b64_end;
-	struct ssh_privkey k;
-
-	build_private(&good, &(struct privspec){ 0 });
-	g = buf_str(&good);
-	n = good.len;
-	first_nl = (size_t)(strchr(g, '\n') - g);
-	last_b64_end = (size_t)(strstr(g, "\n-----END") - g);
-	CHECK_OK(sshkey_parse_private(&k, g, n));
-
-	struct {
+	static const struct {
 		const char *name;
 		int want;
 	} cases[] = {
-		{ "CRLF line ends", 0 },
-		{ "no final newline", 0 },
-		{ "no END line", -EBADMSG },
-		{ "data after END", -EBADMSG },
-		{ "blank line after END", -EBADMSG },
-		{ "blank line inside", -EBADMSG },
-		{ "line longer than 76", -EBADMSG },
-		{ "padding in the middle", -EBADMSG },
-		{ "non-canonical last group", -EBADMSG },
-		{ "other label", -ENOTSUP },
-		{ "leading blank line", -EBADMSG },
-		{ "a space in the base64", -EBADMSG },
-		{ "one character short", -EBADMSG },
+	    {"CRLF line ends", 0},
+	    {"no final newline", 0},
+	    {"no END line", -EBADMSG},
+	    {"data after END", -EBADMSG},
+	    {"blank line after END", -EBADMSG},
+	    {"blank line inside", -EBADMSG},
+	    {"line longer than 76", -EBADMSG},
+	    {"padding in the middle", -EBADMSG},
+	    {"non-canonical last group", -EBADMSG},
+	    {"other label", -ENOTSUP},
+	    {"leading blank line", -EBADMSG},
+	    {"a space in the base64", -EBADMSG},
+	    {"one character short", -EBADMSG},
 	};
+	struct ssh_privkey k;
+	struct buf good;
+	char text[4096];
+
+	build_private(&good, &(struct privspec){0});
+	CHECK_OK(sshkey_parse_private(&k, buf_str(&good), good.len));
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		size_t m = 0;
-		int e;
+		size_t m = armor_variant(text, sizeof(text), (int)i, buf_str(&good), good.len);
+		int e = sshkey_parse_private(&k, text, m);
 
-		switch (i) {
-		case 0: /* CRLF */
-			for (size_t j = 0; j < n; j++) {
-				if (g[j] == '\n')
-					text[m++] = '\r';
-				text[m++] = g[j];
-			}
-			break;
-		case 1:
-			m = n - 1;
-			memcpy(text, g, m);
-			break;
-		case 2:
-			m = last_b64_end + 1;
-			memcpy(text, g, m);
-			break;
-		case 3:
-		case 4:
-			m = (size_t)snprintf(text, sizeof(text), "%s%s", g, i == 3 ? "x" : "\n");
-			break;
-		case 5: /* an empty line after BEGIN */
-			memcpy(text, g, first_nl + 1);
-			text[first_nl + 1] = '\n';
-			memcpy(text + first_nl + 2, g + first_nl + 1, n - first_nl - 1);
-			m = n + 1;
-			break;
-		case 6: /* join the first two base64 lines */
-			memcpy(text, g, n);
-			m = n;
-			memmove(text + first_nl + 71, text + first_nl + 72, m - first_nl - 72);
-			m--;
-			break;
-		case 7:
-			memcpy(text, g, m = n);
-			text[first_nl + 5] = '=';
-			break;
-		case 8: /* the character before the final padding gets a low bit */
-			memcpy(text, g, m = n);
-			{
-				size_t j = last_b64_end - 1;
-
-				while (text[j] == '=')
-					j--;
-				CHECK(j < last_b64_end - 1); /* the builder's blob needs padding */
-				/* The value is even (its unused bits are zero): the
-				 * next character of the alphabet sets bit 0. */
-				text[j] = text[j] == '+' ? '/' : (char)(text[j] + 1);
-			}
-			break;
-		case 9:
-			m = (size_t)snprintf(text, sizeof(text), "-----BEGIN SSH SIGNATURE-----%s",
-					     g + first_nl);
-			break;
-		case 10:
-			m = (size_t)snprintf(text, sizeof(text), "\n%s", g);
-			break;
-		case 11:
-			memcpy(text, g, m = n);
-			text[first_nl + 10] = ' ';
-			break;
-		case 12: /* drop one base64 character */
-			memcpy(text, g, last_b64_end - 1);
-			memcpy(text + last_b64_end - 1, g + last_b64_end, n - last_b64_end);
-			m = n - 1;
-			break;
-		}
-		e = sshkey_parse_private(&k, text, m);
 		CHECK_MSG(e == cases[i].want, "%s: got %d, want %d (%s)", cases[i].name, e,
 			  cases[i].want, err_detail());
 	}
@@ -589,17 +578,17 @@ static void test_allocation_failures(void)
 int main(void)
 {
 	return t_main((struct t_case[]){
-		{ "public key from ssh-keygen: parse, format back, fingerprint",
-		  test_public_from_ssh_keygen },
-		{ "private key from ssh-keygen matches its public key", test_private_from_ssh_keygen },
-		{ "RSA, ECDSA and PEM keys are refused", test_other_key_types_refused },
-		{ "passphrase-protected key is refused and zeroed", test_encrypted_key_refused },
-		{ "public key lines: accepted and refused", test_public_lines },
-		{ "private key: each field checked on its own", test_private_fields },
-		{ "armor: strict layout", test_armor_strict },
-		{ "armor: round trip at every length", test_armor_round_trip },
-		{ "key files: missing, too big, wrong kind", test_files },
-		{ "allocation failures unwind cleanly", test_allocation_failures },
-		{ 0 },
+	    {"public key from ssh-keygen: parse, format back, fingerprint",
+	     test_public_from_ssh_keygen},
+	    {"private key from ssh-keygen matches its public key", test_private_from_ssh_keygen},
+	    {"RSA, ECDSA and PEM keys are refused", test_other_key_types_refused},
+	    {"passphrase-protected key is refused and zeroed", test_encrypted_key_refused},
+	    {"public key lines: accepted and refused", test_public_lines},
+	    {"private key: each field checked on its own", test_private_fields},
+	    {"armor: strict layout", test_armor_strict},
+	    {"armor: round trip at every length", test_armor_round_trip},
+	    {"key files: missing, too big, wrong kind", test_files},
+	    {"allocation failures unwind cleanly", test_allocation_failures},
+	    {0},
 	});
 }

@@ -92,7 +92,7 @@ static const char msg[] = "release notes: grade 7 mathematics, errata of 2026-05
 
 static void test_same_bytes_as_ssh_keygen(void)
 {
-	const char *nss[] = { "file", "git", "ferry-head" };
+	const char *nss[] = {"file", "git", "ferry-head"};
 	struct ssh_privkey k;
 	char key[600], data[600], sig[700];
 
@@ -148,8 +148,8 @@ static void test_ssh_keygen_verifies_ours(void)
 
 static void test_we_verify_ssh_keygen(void)
 {
-	const char *hashes[] = { "sha512", "sha256" };
-	const enum sshsig_hash want[] = { SSHSIG_SHA512, SSHSIG_SHA256 };
+	const char *hashes[] = {"sha512", "sha256"};
+	const enum sshsig_hash want[] = {SSHSIG_SHA512, SSHSIG_SHA256};
 	struct ssh_pubkey pub[2];
 	char key[600];
 
@@ -223,7 +223,8 @@ static void signed_commit(char oid[64], const char *repo, const struct ssh_privk
 	}
 	CHECK_OK(buf_append_str(&obj, tamper ? tamper : split + 1));
 	spill(tmp("commit"), obj.data, obj.len);
-	snprintf(cmd, sizeof(cmd), "git -C '%s' hash-object -t commit -w '%s'", repo, tmp("commit"));
+	snprintf(cmd, sizeof(cmd), "git -C '%s' hash-object -t commit -w '%s'", repo,
+		 tmp("commit"));
 	f = popen(cmd, "r");
 	CHECK(f && fscanf(f, "%63s", oid) == 1);
 	pclose(f);
@@ -240,12 +241,11 @@ static int verify_commit(const char *repo, const char *allowed, const char *oid)
 
 static void test_git_verify_commit(void)
 {
-	static const char body[] =
-		"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n"
-		"author ferry <ferry@example.org> 1767225600 +0800\n"
-		"committer ferry <ferry@example.org> 1767225600 +0800\n"
-		"\n"
-		"renjiao/grade7/math: release 12\n";
+	static const char body[] = "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n"
+				   "author ferry <ferry@example.org> 1767225600 +0800\n"
+				   "committer ferry <ferry@example.org> 1767225600 +0800\n"
+				   "\n"
+				   "renjiao/grade7/math: release 12\n";
 	char repo[600], oid[64], allowed[600];
 	struct ssh_privkey k;
 	struct ssh_pubkey pub;
@@ -261,7 +261,8 @@ static void test_git_verify_commit(void)
 	/* docs/signatures.md's second command: the channel's history. */
 	SH("git -C '%s' update-ref refs/heads/renjiao/grade7/math %s && "
 	   "git -C '%s' -c gpg.format=ssh -c gpg.ssh.allowedSignersFile='%s' "
-	   "log --show-signature renjiao/grade7/math 2>&1 | grep -q 'Good \"git\" signature for ferry'",
+	   "log --show-signature renjiao/grade7/math 2>&1 | grep -q 'Good \"git\" signature for "
+	   "ferry'",
 	   repo, oid, repo, allowed);
 	/* A head signature does not pass for a commit signature. */
 	signed_commit(oid, repo, &k, SSHSIG_NS_HEAD, body, NULL);
@@ -310,9 +311,9 @@ static void test_rejections(void)
 	buf_init(&sig, BIG);
 	CHECK_OK(sshsig_sign(&sig, &k[1], "git", msg, strlen(msg)));
 	err_clear();
-	CHECK_EQ_I(sshsig_verify(&which, pub, 2, SSHSIG_NS_HEAD, buf_str(&sig), sig.len, msg,
-				 strlen(msg)),
-		   -EKEYREJECTED);
+	CHECK_EQ_I(
+	    sshsig_verify(&which, pub, 2, SSHSIG_NS_HEAD, buf_str(&sig), sig.len, msg, strlen(msg)),
+	    -EKEYREJECTED);
 	CHECK_MSG(detail_has("namespace \"git\", not \"ferry-head\""), "%s", err_detail());
 	err_clear();
 	CHECK_EQ_I(sshsig_verify(&which, pub, 1, "git", buf_str(&sig), sig.len, msg, strlen(msg)),
@@ -331,8 +332,8 @@ static void test_rejections(void)
 
 static void test_sign_namespace_rules(void)
 {
-	const char *bad[] = { "", "two words", "tab\there", "ünicode",
-			      "0123456789012345678901234567890123456789012345678901234567890123x" };
+	const char *bad[] = {"", "two words", "tab\there", "ünicode",
+			     "0123456789012345678901234567890123456789012345678901234567890123x"};
 	struct ssh_privkey k;
 	struct ssh_pubkey pub;
 	struct buf sig;
@@ -343,9 +344,8 @@ static void test_sign_namespace_rules(void)
 		CHECK_EQ_I(sshsig_sign(&sig, &k, bad[i], msg, 1), -EINVAL);
 		CHECK_EQ_U(sig.len, 0);
 	}
-	CHECK_OK(sshsig_sign(&sig, &k,
-			     "0123456789012345678901234567890123456789012345678901234567890123",
-			     msg, 1));
+	CHECK_OK(sshsig_sign(
+	    &sig, &k, "0123456789012345678901234567890123456789012345678901234567890123", msg, 1));
 	buf_release(&sig);
 }
 
@@ -370,7 +370,7 @@ static void test_armor_damage(void)
 		CHECK_MSG(n == sig.len - 1 ? e == 0 : e == -EBADMSG, "prefix %zu: %d", n, e);
 	}
 	for (size_t i = 0; i < sig.len; i++) {
-		static const uint8_t flips[] = { 0x01, 0x20, 0x80, 0x0f };
+		static const uint8_t flips[] = {0x01, 0x20, 0x80, 0x0f};
 
 		for (size_t f = 0; f < sizeof(flips); f++) {
 			int e;
@@ -392,13 +392,13 @@ struct sigspec {
 	const char *magic;     /* default "SSHSIG" */
 	uint32_t version;      /* default 1; UINT32_MAX means 0 */
 	const char *key_type;  /* default ssh-ed25519 */
-	const char *ns;        /* default "ferry-head" */
-	size_t ns_len;         /* default strlen(ns) */
+	const char *ns;	       /* default "ferry-head" */
+	size_t ns_len;	       /* default strlen(ns) */
 	const char *reserved;  /* default "" */
 	const char *hash;      /* default "sha512" */
 	const char *sign_hash; /* hash actually used for the signed data */
 	const char *sig_type;  /* default ssh-ed25519 */
-	size_t sig_len;        /* default 64 */
+	size_t sig_len;	       /* default 64 */
 	bool trailing, truncated, other_signer;
 };
 
@@ -444,7 +444,8 @@ static void build_sig(struct buf *armor, const struct sigspec *s)
 	CHECK_OK(buf_append_sshstr(&sigfield, sig, s->sig_len ? s->sig_len : ED25519_SIG_LEN));
 	CHECK_OK(buf_append(&blob, s->magic ? s->magic : "SSHSIG", 6));
 	CHECK_OK(buf_append_be32(&blob, s->version == UINT32_MAX ? 0
-					: s->version ? s->version : 1));
+					: s->version		 ? s->version
+								 : 1));
 	CHECK_OK(buf_append_sshstr(&blob, keyblob.data, keyblob.len));
 	CHECK_OK(buf_append_sshstr(&blob, ns, ns_len));
 	put_cstr(&blob, s->reserved ? s->reserved : "");
@@ -465,30 +466,30 @@ static void build_sig(struct buf *armor, const struct sigspec *s)
 static void test_blob_variants(void)
 {
 	static const char long_ns[] =
-		"ferry-head-012345678901234567890123456789012345678901234567890123";
+	    "ferry-head-012345678901234567890123456789012345678901234567890123";
 	struct {
 		const char *name;
 		struct sigspec s;
 		int want;
 	} cases[] = {
-		{ "as ssh-keygen writes it", { 0 }, 0 },
-		{ "sha256", { .hash = "sha256" }, 0 },
-		{ "bad magic", { .magic = "SSHSIH" }, -EBADMSG },
-		{ "version 0", { .version = UINT32_MAX }, -EBADMSG },
-		{ "version 2", { .version = 2 }, -EBADMSG },
-		{ "reserved field used", { .reserved = "tag" }, -EBADMSG },
-		{ "empty namespace", { .ns = "", .ns_len = 0 }, -EBADMSG },
-		{ "NUL in namespace", { .ns = "ferry-head\0x", .ns_len = 12 }, -EBADMSG },
-		{ "signature of another type", { .sig_type = "rsa-sha2-512" }, -EBADMSG },
-		{ "63-byte signature", { .sig_len = 63 }, -EBADMSG },
-		{ "trailing byte", { .trailing = true }, -EBADMSG },
-		{ "truncated", { .truncated = true }, -EBADMSG },
-		{ "hash sha1", { .hash = "sha1" }, -EKEYREJECTED },
-		{ "RSA key", { .key_type = "ssh-rsa" }, -EKEYREJECTED },
-		{ "namespace of 65 bytes", { .ns = long_ns }, -EKEYREJECTED },
-		{ "namespace with a blank", { .ns = "ferry head" }, -EKEYREJECTED },
-		{ "signed with sha256, says sha512", { .sign_hash = "sha256" }, -EKEYREJECTED },
-		{ "signed by another key", { .other_signer = true }, -EKEYREJECTED },
+	    {"as ssh-keygen writes it", {0}, 0},
+	    {"sha256", {.hash = "sha256"}, 0},
+	    {"bad magic", {.magic = "SSHSIH"}, -EBADMSG},
+	    {"version 0", {.version = UINT32_MAX}, -EBADMSG},
+	    {"version 2", {.version = 2}, -EBADMSG},
+	    {"reserved field used", {.reserved = "tag"}, -EBADMSG},
+	    {"empty namespace", {.ns = "", .ns_len = 0}, -EBADMSG},
+	    {"NUL in namespace", {.ns = "ferry-head\0x", .ns_len = 12}, -EBADMSG},
+	    {"signature of another type", {.sig_type = "rsa-sha2-512"}, -EBADMSG},
+	    {"63-byte signature", {.sig_len = 63}, -EBADMSG},
+	    {"trailing byte", {.trailing = true}, -EBADMSG},
+	    {"truncated", {.truncated = true}, -EBADMSG},
+	    {"hash sha1", {.hash = "sha1"}, -EKEYREJECTED},
+	    {"RSA key", {.key_type = "ssh-rsa"}, -EKEYREJECTED},
+	    {"namespace of 65 bytes", {.ns = long_ns}, -EKEYREJECTED},
+	    {"namespace with a blank", {.ns = "ferry head"}, -EKEYREJECTED},
+	    {"signed with sha256, says sha512", {.sign_hash = "sha256"}, -EKEYREJECTED},
+	    {"signed by another key", {.other_signer = true}, -EKEYREJECTED},
 	};
 	struct ssh_privkey k;
 	struct ssh_pubkey pub;
@@ -524,6 +525,7 @@ static void test_size_limit(void)
 	CHECK_OK(buf_append_str(&big, "-----END SSH SIGNATURE-----\n"));
 	CHECK_EQ_I(sshsig_parse(&info, buf_str(&big), big.len), -EFBIG);
 	buf_release(&big);
+	CHECK_EQ_I(sshsig_parse(&info, NULL, 0), -EBADMSG);
 }
 
 static void test_allocation_failures(void)
@@ -553,18 +555,18 @@ static void test_allocation_failures(void)
 int main(void)
 {
 	return t_main((struct t_case[]){
-		{ "same bytes as ssh-keygen -Y sign", test_same_bytes_as_ssh_keygen },
-		{ "ssh-keygen -Y verify -n git accepts ours", test_ssh_keygen_verifies_ours },
-		{ "ssh-keygen -Y sign (sha512, sha256) verifies here", test_we_verify_ssh_keygen },
-		{ "ssh-keygen -Y sign with an RSA key is refused", test_ssh_keygen_rsa_refused },
-		{ "git verify-commit accepts a commit signed here", test_git_verify_commit },
-		{ "round trip names the signer", test_round_trip_and_signer },
-		{ "wrong namespace, untrusted key, other message", test_rejections },
-		{ "sign refuses bad namespaces", test_sign_namespace_rules },
-		{ "every prefix and byte flip of the armor fails", test_armor_damage },
-		{ "blob fields checked one by one", test_blob_variants },
-		{ "size limit", test_size_limit },
-		{ "allocation failures unwind cleanly", test_allocation_failures },
-		{ 0 },
+	    {"same bytes as ssh-keygen -Y sign", test_same_bytes_as_ssh_keygen},
+	    {"ssh-keygen -Y verify -n git accepts ours", test_ssh_keygen_verifies_ours},
+	    {"ssh-keygen -Y sign (sha512, sha256) verifies here", test_we_verify_ssh_keygen},
+	    {"ssh-keygen -Y sign with an RSA key is refused", test_ssh_keygen_rsa_refused},
+	    {"git verify-commit accepts a commit signed here", test_git_verify_commit},
+	    {"round trip names the signer", test_round_trip_and_signer},
+	    {"wrong namespace, untrusted key, other message", test_rejections},
+	    {"sign refuses bad namespaces", test_sign_namespace_rules},
+	    {"every prefix and byte flip of the armor fails", test_armor_damage},
+	    {"blob fields checked one by one", test_blob_variants},
+	    {"size limit and no input", test_size_limit},
+	    {"allocation failures unwind cleanly", test_allocation_failures},
+	    {0},
 	});
 }
