@@ -47,12 +47,6 @@ TOOL_BINS :=
 LIB := $(B)/libferry.a
 FERRY := $(B)/ferry
 
-LIB := $(B)/libferry.a
-FERRY := $(B)/ferry
-
-LIB := $(B)/libferry.a
-FERRY := $(B)/ferry
-
 include core/module.mk
 include packager/module.mk
 include manifests/module.mk

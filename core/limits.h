@@ -24,6 +24,8 @@
 #define LIMIT_CONFIG_BYTES (256u << 10)
 #define LIMIT_CATALOG_BYTES (256u << 20)
 #define LIMIT_KEY_FILE_BYTES (64u << 10)
+#define LIMIT_SIGNATURE_BYTES (16u << 10)      /* armored sshsig (Ed25519: ~300 bytes) */
+#define LIMIT_SIG_NAMESPACE_BYTES 64u           /* sshsig namespace ("git", "ferry-head") */
 #define LIMIT_LINE_BYTES (64u << 10)
 
 /* Names. */
