@@ -44,7 +44,7 @@ struct mf_publish_result {
 	bool unchanged;       /* content equals the current release */
 	uint64_t version;
 	char commit[41];
-	char git_pack[64];
+	char git_pack[51];  /* "pack-<40 hex>.pack" */
 	uint64_t files;
 	uint64_t size;        /* bytes of all files */
 	uint64_t stored;      /* bytes of every pack the release needs */
