@@ -18,6 +18,7 @@
 #include "manifests/repo.h"
 #include "manifests/sshsig.h"
 #include "packager/pack.h"
+#include "packager/pack_list.h"
 
 #define COMMIT_NAME "ferry"
 #define COMMIT_EMAIL "ferry@localhost"
@@ -312,6 +313,10 @@ int mf_publish(struct mf_publish_result *out, const struct mf_publish_opts *o)
 				     .file = on_file, .skip = on_skip, .progress = on_progress,
 				     .ctx = &p };
 	r = pack_run(&pr, &po);
+	/* Listed before the head names them: a mirror over plain HTTP finds
+	 * packs only through this list. */
+	if (r == 0)
+		r = pack_list_write(packs);
 	if (r == 0) {
 		out->stats = pr.stats;
 		r = record(&p, &pr);

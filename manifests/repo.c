@@ -15,6 +15,7 @@
 #include "manifests/head.h"
 #include "manifests/mgit.h"
 #include "manifests/sshsig.h"
+#include "packager/pack_list.h"
 
 char *mf_repo_path(const struct mf_repo *r, const char *rel)
 {
@@ -107,6 +108,11 @@ int mf_repo_init(const char *root, const char *const *pubkey_paths, size_t n)
 		r = make_dirs(root);
 	if (r == 0)
 		r = mgit_init(&g, git);
+	if (r == 0) {
+		AUTO_FREE char *packs = fs_join(root, REPO_PACKS_DIR);
+
+		r = packs ? pack_list_write(packs) : -ENOMEM;
+	}
 	mgit_free(g);
 	/* ferry.json last: its presence marks a complete repository. */
 	if (r == 0)

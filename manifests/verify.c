@@ -21,6 +21,7 @@
 #include "manifests/sshsig.h"
 #include "manifests/verify_int.h"
 #include "packager/chunk_table.h"
+#include "packager/pack_list.h"
 
 /* What one release check carries along. */
 struct rel {
@@ -265,6 +266,33 @@ static int problem_line_git(const char *line, void *ctx)
 	return 0;
 }
 
+static int listed_pack(const struct sha256 *name, uint64_t size, void *ctx)
+{
+	struct vfy *v = ctx;
+	struct pack_index *idx = vfy_index(v, name);
+	char hex[2 * SHA256_LEN + 1];
+
+	if (!idx || pack_index_pack_size(idx) != size) {
+		hex_encode(hex, name->b, SHA256_LEN);
+		vfy_report(v, "packs/list: pack %s is listed but missing or of another size", hex);
+	}
+	return 0;
+}
+
+/* packs/list may miss packs (a publisher killed before rewriting it), but
+ * every pack it lists must be there: mirrors serve from it. */
+static void check_pack_list_file(struct vfy *v, struct mf_repo *repo)
+{
+	AUTO_FREE char *path = mf_repo_path(repo, REPO_PACKS_DIR "/" PACK_LIST_FILE);
+	struct buf b;
+
+	buf_init(&b, PACK_LIST_MAX_BYTES);
+	if (!path || fs_read_file(&b, path, PACK_LIST_MAX_BYTES) < 0 ||
+	    pack_list_parse(b.data, b.len, listed_pack, v) < 0)
+		vfy_report(v, "packs/list: %s", err_detail());
+	buf_release(&b);
+}
+
 int mf_verify_repo(struct mf_verify_stats *out, const char *root,
 		   int (*problem)(const char *line, void *ctx), void *ctx)
 {
@@ -288,6 +316,8 @@ int mf_verify_repo(struct mf_verify_stats *out, const char *root,
 		vfy_report(&v, "manifests.git: %s", err_detail());
 	else if (r == 0 && mgit_verify(git, problem_line_git, &v) < 0 && v.stats->problems == 0)
 		vfy_report(&v, "manifests.git: %s", err_detail());
+	if (r == 0)
+		check_pack_list_file(&v, repo);
 	if (r == 0)
 		r = walk_heads(&v, repo, git, REPO_HEADS_DIR);
 	if (r == 0)
