@@ -44,7 +44,10 @@ finish() {
 make_key() { ssh-keygen -q -t ed25519 -N '' -C "$1@county" -f "$T/$1"; }
 # Checks out every tag of the corpus bundle into $T/corpus/<tag>.
 corpus_tags() {
-	[ -d "$T/corpus.git" ] || git clone -q --bare "$CORPUS_BUNDLE" "$T/corpus.git"
+	if [ ! -d "$T/corpus.git" ] && ! git clone -q --bare "$CORPUS_BUNDLE" "$T/corpus.git"; then
+		fail "the corpus bundle $CORPUS_BUNDLE is missing (../shared beside the clone)"
+		return 1
+	fi
 	git -C "$T/corpus.git" tag | sort
 }
 corpus_tree() { # tag dir

@@ -7,7 +7,9 @@ make_key county
 R=$T/repo
 check "repo init" "$FERRY" repo init "$R" --key "$T/county.pub"
 n=0
-for tag in $(corpus_tags); do
+tags=$(corpus_tags) || finish
+[ "$(echo "$tags" | wc -l)" -ge 9 ] && ok "the corpus has $(echo "$tags" | wc -l) tags" || fail "corpus tags: $tags"
+for tag in $tags; do
 	n=$((n + 1))
 	rm -rf "$T/tree" && corpus_tree "$tag" "$T/tree"
 	if "$FERRY" pack "$R" openstax/philosophy "$T/tree" --key "$T/county" --message "$tag" \
@@ -20,7 +22,7 @@ for tag in $(corpus_tags); do
 	fi
 	check "verify after $tag" "$FERRY" verify "$R"
 done
-last=$(corpus_tags | tail -n 1)
+last=$(echo "$tags" | tail -n 1)
 "$FERRY" pack "$R" openstax/philosophy "$T/tree" --key "$T/county" --json >"$T/again.json" 2>&1
 [ "$(json_field "$T/again.json" new_chunks)" = 0 ] && [ "$(json_field "$T/again.json" unchanged)" = True ] &&
 	ok "repacking $last adds no chunks and no release" || fail "repack of unchanged folder: $(cat "$T/again.json")"
