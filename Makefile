@@ -43,7 +43,7 @@ CMD_SRCS :=
 TEST_BINS :=
 FUZZ_TARGETS :=
 TOOL_BINS :=
-
+# Set before the module fragments, whose rules list $(LIB) as a prerequisite.
 LIB := $(B)/libferry.a
 FERRY := $(B)/ferry
 

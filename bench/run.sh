@@ -22,7 +22,7 @@ tmp=$(mktemp)
 	echo "this one run; ratios compare tools measured side by side on the same data."
 	echo
 } >"$tmp"
-for s in ${BENCH_SECTIONS:-$(ls bench/*.sh | grep -v '/run.sh$' | sort)}; do
+for s in ${BENCH_SECTIONS:-$(ls bench/*.sh | grep -vE '/(run|lib).sh$' | sort)}; do
 	echo "bench: $s" >&2
 	if ! bash "$s" >>"$tmp"; then
 		echo "bench: $s failed" >&2

@@ -72,15 +72,33 @@ int fs_read_file(struct buf *out, const char *path, size_t max)
 	if ((uint64_t)st.st_size > max)
 		return err_set(-EFBIG, "%s: %lld bytes, more than the limit of %zu", path,
 			       (long long)st.st_size, max);
+	/* Room for the size stat reports; a file that grows meanwhile is read
+	 * on in steps, never past max (one probe byte detects the excess). */
+	r = buf_reserve(out, (size_t)st.st_size);
+	if (r < 0)
+		return r;
 	for (;;) {
+		size_t got = out->len - start, room = out->cap - out->len - 1;
+		uint8_t probe;
 		ssize_t n;
 
-		if (out->len - start > max)
-			return err_set(-EFBIG, "%s: grew past the limit of %zu bytes", path, max);
-		r = buf_reserve(out, 65536 < max + 1 ? 65536 : max + 1);
-		if (r < 0)
-			return r;
-		n = read(fd, out->data + out->len, out->cap - out->len - 1);
+		if (room == 0 && got == max) {
+			n = read(fd, &probe, 1);
+			if (n > 0)
+				return err_set(-EFBIG, "%s: grew past the limit of %zu bytes", path, max);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return err_set(-errno, "%s: %s", path, strerror(errno));
+			break;
+		}
+		if (room == 0) {
+			r = buf_reserve(out, max - got < 65536 ? max - got : 65536);
+			if (r < 0)
+				return r;
+			room = out->cap - out->len - 1;
+		}
+		n = read(fd, out->data + out->len, room);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -90,8 +108,6 @@ int fs_read_file(struct buf *out, const char *path, size_t max)
 		out->len += (size_t)n;
 		out->data[out->len] = 0;
 	}
-	if (out->len - start > max)
-		return err_set(-EFBIG, "%s: grew past the limit of %zu bytes", path, max);
 	return 0;
 }
 

@@ -13,7 +13,7 @@
 #define LIMIT_CHUNK_MAX (4u << 20)               /* 4 MiB */
 
 /* A pack file and its index. */
-#define LIMIT_PACK_BYTES (1ull << 32) - 1        /* under 4 GiB: FAT32-safe */
+#define LIMIT_PACK_BYTES ((1ull << 32) - 1)      /* under 4 GiB: FAT32-safe */
 #define LIMIT_PACK_ENTRIES (1u << 22)
 #define LIMIT_PACK_DEFAULT_BYTES (64ull << 20)   /* recommended pack cap */
 
@@ -24,6 +24,8 @@
 #define LIMIT_CONFIG_BYTES (256u << 10)
 #define LIMIT_CATALOG_BYTES (256u << 20)
 #define LIMIT_KEY_FILE_BYTES (64u << 10)
+#define LIMIT_SIGNATURE_BYTES (16u << 10)      /* armored sshsig (Ed25519: ~300 bytes) */
+#define LIMIT_SIG_NAMESPACE_BYTES 64u           /* sshsig namespace ("git", "ferry-head") */
 #define LIMIT_LINE_BYTES (64u << 10)
 
 /* Names. */
@@ -35,6 +37,13 @@
 /* A single file in a release: 1 TiB (deliberately above any real video). */
 #define LIMIT_FILE_BYTES (1ull << 40)
 
+/* Satellite FEC: the RaptorQ profile of DESIGN §7 (RFC 6330 allows more;
+ * these bound what a receiver accepts and allocates). */
+#define LIMIT_RQ_SOURCE_SYMBOLS 8192u            /* K per source block */
+#define LIMIT_RQ_SOURCE_BLOCKS 255u              /* Z per object */
+#define LIMIT_RQ_SYMBOL_BYTES 65532u             /* T, a multiple of 4 */
+#define LIMIT_RQ_EXTRA_SYMBOLS 64u               /* kept by a decoder beyond K */
+
 /* The manifest git repository (manifests/git_libgit2.c). */
 #define LIMIT_GIT_PACK_BYTES (1ull << 30)        /* one git packfile imported from outside */
 #define LIMIT_GIT_PACK_OBJECTS (1u << 23)        /* objects in such a pack */
@@ -43,7 +52,6 @@
 #define LIMIT_GIT_WALK_BYTES (48u << 20)         /* tree objects held at once by a walk or diff */
 #define LIMIT_GIT_TREE_ENTRIES (1u << 23)        /* files in one tree builder */
 #define LIMIT_GIT_COMMIT_BYTES (1u << 20)        /* one commit object */
-#define LIMIT_GIT_SIGNATURE_BYTES (16u << 10)    /* the armored signature in a commit */
 #define LIMIT_GIT_REFNAME_BYTES 255u
 
 #endif

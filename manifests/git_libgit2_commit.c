@@ -131,7 +131,7 @@ int mgit_commit_create(struct mgit_oid *out, struct mgit *g, const struct mgit_o
 	if (r < 0)
 		return r;
 	buf_init(&text, LIMIT_GIT_COMMIT_BYTES);
-	buf_init(&sig, LIMIT_GIT_SIGNATURE_BYTES);
+	buf_init(&sig, LIMIT_SIGNATURE_BYTES);
 	buf_init(&signed_text, LIMIT_GIT_COMMIT_BYTES);
 	r = commit_format(&text, tree, parent, name, email, when, message);
 	if (r >= 0 && !sign) {

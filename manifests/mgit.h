@@ -203,7 +203,7 @@ int mgit_tree_diff(struct mgit *g, const struct mgit_oid *old_tree, const struct
 /*
  * Signs a commit: receives the exact bytes of the unsigned commit object
  * and appends an armored signature ("-----BEGIN SSH SIGNATURE-----\n...")
- * to armored_out, which is empty and capped at LIMIT_GIT_SIGNATURE_BYTES.
+ * to armored_out, which is empty and capped at LIMIT_SIGNATURE_BYTES.
  * Returns 0, or a negative errno that mgit_commit_create() returns as is.
  */
 typedef int (*mgit_sign_fn)(struct buf *armored_out, const void *payload, size_t len, void *ctx);

@@ -41,7 +41,8 @@ struct slot {
 	uint8_t *raw;
 	uint32_t raw_len; /* 0: a marker for an empty file */
 	bool last_in_file;
-	uint8_t *stored;
+	uint8_t *stored;         /* scratch for the compressed frame */
+	const uint8_t *payload;  /* what goes into the pack: stored or raw */
 	uint32_t stored_len;
 	uint8_t type;
 	struct sha256 id;

@@ -150,8 +150,8 @@ static int visit(int dirfd, const char *name, struct buf *path, unsigned depth,
 static int walk_dir(int fd, struct buf *path, unsigned depth, const struct tree_walk_ops *ops,
 		    void *ctx)
 {
-	char **names;
-	size_t n;
+	char **names = NULL;
+	size_t n = 0;
 	int r = list_dir(&names, &n, fd, buf_str(path));
 
 	if (r < 0)

@@ -1,0 +1,77 @@
+/*
+ * cmd_verify.c — `ferry verify REPO|STORE`: exit 0 only if sound; every
+ * problem on its own line.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/commands.h"
+#include "manifests/verify.h"
+
+struct verify_ui {
+	struct cli *c;
+};
+
+static int on_problem(const char *line, void *ctx)
+{
+	struct verify_ui *ui = ctx;
+
+	if (ui->c->json) {
+		jw_str(&ui->c->w, line);
+		return 0;
+	}
+	fprintf(stderr, "ferry: verify: %s\n", line);
+	return 0;
+}
+
+int cmd_verify(struct cli *c, int argc, char **argv)
+{
+	struct mf_verify_stats st;
+	struct verify_ui ui = { .c = c };
+	const char *root = NULL;
+	int r;
+
+	for (int i = 1; i < argc; i++) {
+		if (cli_common_option(c, argv[i]))
+			continue;
+		if (argv[i][0] != '-' && !root)
+			root = argv[i];
+		else
+			return EXIT_USAGE;
+	}
+	if (!root)
+		return EXIT_USAGE;
+	if (c->json) {
+		jw_obj_begin(&c->w);
+		jw_key(&c->w, "problems");
+		jw_arr_begin(&c->w);
+	}
+	r = mf_verify_repo(&st, root, on_problem, &ui);
+	if (c->json) {
+		jw_arr_end(&c->w);
+		jw_key(&c->w, "sound");
+		jw_bool(&c->w, r == 0);
+		jw_key(&c->w, "packs");
+		jw_u64(&c->w, st.packs);
+		jw_key(&c->w, "chunks");
+		jw_u64(&c->w, st.chunks);
+		jw_key(&c->w, "heads");
+		jw_u64(&c->w, st.heads);
+		jw_key(&c->w, "files");
+		jw_u64(&c->w, st.files);
+		jw_obj_end(&c->w);
+	}
+	if (r == -EBADMSG) {
+		if (!c->json)
+			fprintf(stderr, "ferry: verify %s: %llu problem%s found\n", root,
+				(unsigned long long)st.problems, st.problems == 1 ? "" : "s");
+		return EXIT_TRUST;
+	}
+	if (r < 0)
+		return c->json ? EXIT_ERROR : cli_fail(r, "verify %s", root);
+	if (!c->json && !c->quiet)
+		printf("%s is sound: %llu packs, %llu chunks, %llu heads, %llu files checked\n", root,
+		       (unsigned long long)st.packs, (unsigned long long)st.chunks,
+		       (unsigned long long)st.heads, (unsigned long long)st.files);
+	return EXIT_DONE;
+}
