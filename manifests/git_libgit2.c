@@ -764,7 +764,7 @@ static int packw_object(struct packw *w, const struct mgit_oid *id, git_object_t
 	uint8_t hdr[16];
 	git_object_t type;
 	void *data = NULL;
-	size_t len, zlen;
+	size_t len, zlen = 0;
 	git_oid gid;
 	int r;
 

@@ -389,7 +389,7 @@ int mgit_tree_put(struct mgit_tree *t, const char *path, const struct mgit_oid *
 {
 	uint32_t ends[LIMIT_PATH_DEPTH], hashes[LIMIT_PATH_DEPTH], h;
 	size_t n = strnlen(path, LIMIT_PATH_BYTES + 1);
-	unsigned depth, missing;
+	unsigned depth, missing = 0;
 	const char *copy;
 	int r;
 
