@@ -200,7 +200,7 @@ static int record(struct publish *p, const struct pack_result *pr)
 	AUTO_FREE char *gitpack = NULL;
 	struct mgit_oid tree, commit, parent, oldref;
 	uint64_t version = p->has_prev ? p->prev.version + 1 : 1;
-	bool same, has_ref;
+	bool same = false, has_ref;
 	struct buf msg;
 	int r;
 
