@@ -39,6 +39,7 @@ adapter() { # header-regex adapter-file
 adapter 'openssl/' core/crypto_openssl.c
 adapter 'zstd' packager/codec_zstd.c
 adapter 'git2' manifests/git_libgit2.c
+adapter 'zlib' manifests/git_libgit2.c
 adapter 'sqlite3' sync/db_sqlite.c
 adapter 'curl/' sync/transport_http.c
 adapter 'libssh2' sync/transport_sftp.c
