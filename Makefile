@@ -15,7 +15,7 @@ MODE ?= debug
 B := build/$(MODE)
 
 CC ?= gcc
-PKGS := libzstd libgit2 libssh2 libcurl sqlite3 libcrypto
+PKGS := libzstd libgit2 zlib libssh2 libcurl sqlite3 libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 

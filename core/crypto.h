@@ -52,4 +52,15 @@ int ed25519_verify(const uint8_t pub[ED25519_PUB_LEN], const uint8_t sig[ED25519
 
 int crypto_random(void *p, size_t n) FERRY_MUST_USE;
 
+/* Streaming SHA-1, only because git's formats use it (the trailer of a
+ * git packfile, written by manifests/git_libgit2.c); ferry trusts nothing
+ * on SHA-1 alone.  Same shape as sha256_ctx. */
+#define SHA1_LEN 20
+struct sha1_ctx;
+int sha1_ctx_new(struct sha1_ctx **out) FERRY_MUST_USE;
+void sha1_ctx_update(struct sha1_ctx *c, const void *p, size_t n);
+/* Writes the digest and resets c for reuse. */
+void sha1_ctx_final(struct sha1_ctx *c, uint8_t out[SHA1_LEN]);
+void sha1_ctx_free(struct sha1_ctx *c);
+
 #endif

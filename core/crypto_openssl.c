@@ -130,3 +130,35 @@ int crypto_random(void *p, size_t n)
 		return err_set(-EIO, "no randomness available");
 	return 0;
 }
+
+int sha1_ctx_new(struct sha1_ctx **out)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+
+	if (!md)
+		return -ENOMEM;
+	if (EVP_DigestInit_ex(md, EVP_sha1(), NULL) != 1) {
+		EVP_MD_CTX_free(md);
+		return -ENOMEM;
+	}
+	*out = (struct sha1_ctx *)md;
+	return 0;
+}
+
+void sha1_ctx_update(struct sha1_ctx *c, const void *p, size_t n)
+{
+	EVP_DigestUpdate((EVP_MD_CTX *)c, p, n);
+}
+
+void sha1_ctx_final(struct sha1_ctx *c, uint8_t out[SHA1_LEN])
+{
+	unsigned int len = 0;
+
+	EVP_DigestFinal_ex((EVP_MD_CTX *)c, out, &len);
+	EVP_DigestInit_ex((EVP_MD_CTX *)c, EVP_sha1(), NULL);
+}
+
+void sha1_ctx_free(struct sha1_ctx *c)
+{
+	EVP_MD_CTX_free((EVP_MD_CTX *)c);
+}

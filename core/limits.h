@@ -44,4 +44,15 @@
 #define LIMIT_RQ_SYMBOL_BYTES 65532u             /* T, a multiple of 4 */
 #define LIMIT_RQ_EXTRA_SYMBOLS 64u               /* kept by a decoder beyond K */
 
+/* The manifest git repository (manifests/git_libgit2.c). */
+#define LIMIT_GIT_PACK_BYTES (1ull << 30)        /* one git packfile imported from outside */
+#define LIMIT_GIT_PACK_OBJECTS (1u << 23)        /* objects in such a pack */
+#define LIMIT_GIT_OBJECT_BYTES (256u << 20)      /* any object a pack may declare (= catalog) */
+#define LIMIT_GIT_TREE_BYTES (16u << 20)         /* one tree object read back */
+#define LIMIT_GIT_WALK_BYTES (48u << 20)         /* tree objects held at once by a walk or diff */
+#define LIMIT_GIT_TREE_ENTRIES (1u << 23)        /* files in one tree builder */
+#define LIMIT_GIT_COMMIT_BYTES (1u << 20)        /* one commit object */
+#define LIMIT_GIT_SIGNATURE_BYTES (16u << 10)    /* the armored signature in a commit */
+#define LIMIT_GIT_REFNAME_BYTES 255u
+
 #endif
