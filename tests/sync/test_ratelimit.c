@@ -184,8 +184,8 @@ static void *taker_main(void *arg)
 	return NULL;
 }
 
-/* Four threads share one cap: together 4 MB at 1 MB/s take 4 s (less the
- * burst), not the 1 s four private caps would allow; and no take is lost
+/* Four threads share one cap: together 100 MB at 1 MB/s take 100 s (less the
+ * burst), not the 25 s four private caps would allow; and no take is lost
  * to a race, or the total would come out short. */
 static void test_threads_share(void)
 {
@@ -197,12 +197,12 @@ static void test_threads_share(void)
 	ratelimit_init(&rl, 1000000, 1000);
 	use_fake_clock(&rl, &c, 0);
 	for (int i = 0; i < 4; i++) {
-		tk[i] = (struct taker){ &rl, 1000 };
+		tk[i] = (struct taker){ &rl, 25000 };
 		CHECK(pthread_create(&th[i], NULL, taker_main, &tk[i]) == 0);
 	}
 	for (int i = 0; i < 4; i++)
 		CHECK(pthread_join(th[i], NULL) == 0);
-	CHECK_EQ_U(atomic_load(&c.now), 4 * S - S / 1000);
+	CHECK_EQ_U(atomic_load(&c.now), 100 * S - S / 1000);
 	ratelimit_release(&rl);
 }
 
