@@ -27,7 +27,7 @@ static uint64_t mono_now(void *ctx)
 
 static void mono_sleep_until(void *ctx, uint64_t deadline)
 {
-	struct timespec ts = { (time_t)(deadline / NS_PER_S), (long)(deadline % NS_PER_S) };
+	struct timespec ts = {(time_t)(deadline / NS_PER_S), (long)(deadline % NS_PER_S)};
 
 	(void)ctx;
 	/* Absolute: a signal that interrupts it costs no drift. */

@@ -52,10 +52,10 @@ struct ratelimit_clock {
 /* Caller-owned; the fields are private. */
 struct ratelimit {
 	pthread_mutex_t lock;
-	uint64_t rate;     /* bytes per second; 0 = unlimited */
+	uint64_t rate;	   /* bytes per second; 0 = unlimited */
 	uint64_t burst_ns; /* how far ahead of now the schedule may run freely */
-	uint64_t tat;      /* when the link is free again, ns */
-	uint64_t rem;      /* carried remainder of n * 1e9 / rate */
+	uint64_t tat;	   /* when the link is free again, ns */
+	uint64_t rem;	   /* carried remainder of n * 1e9 / rate */
 	struct ratelimit_clock clock;
 };
 

@@ -22,7 +22,7 @@
  * file): transport_http.c and transport_sftp.c add `&transport_http_ops,`
  * and `&transport_sftp_ops,` below the file transport. */
 static const struct transport_ops *const builtin[] = {
-	&transport_file_ops,
+    &transport_file_ops,
 };
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -180,7 +180,8 @@ int transport_path_check(const char *p, size_t n, bool allow_root)
 				       (int)n, p);
 		if ((seg == 1 && p[i - 1] == '.') ||
 		    (seg == 2 && p[i - 2] == '.' && p[i - 1] == '.'))
-			return err_set(-EINVAL, "%.*s: a path with a \".\" or \"..\" segment is refused",
+			return err_set(-EINVAL,
+				       "%.*s: a path with a \".\" or \"..\" segment is refused",
 				       (int)n, p);
 		if (seg > LIMIT_NAME_BYTES)
 			return err_set(-EINVAL, "%.*s: a name longer than %u bytes is refused",
@@ -243,7 +244,7 @@ static int guard_sink(const void *p, size_t n, void *ctx)
 int transport_read(struct transport *t, const char *path, uint64_t off, uint64_t len,
 		   transport_sink_fn sink, void *ctx)
 {
-	struct guard g = { sink, ctx, len, 0 };
+	struct guard g = {sink, ctx, len, 0};
 	int r = check_path(t, path, false);
 
 	if (r < 0)
@@ -311,10 +312,10 @@ static int list_one(const char *name, void *ctx)
 	return f->fn(name, f->ctx);
 }
 
-int transport_list(struct transport *t, const char *dir,
-		   int (*fn)(const char *name, void *ctx), void *ctx)
+int transport_list(struct transport *t, const char *dir, int (*fn)(const char *name, void *ctx),
+		   void *ctx)
 {
-	struct list_filter f = { fn, ctx };
+	struct list_filter f = {fn, ctx};
 	int r;
 
 	if (!t->ops->list)

@@ -73,10 +73,10 @@
 typedef int (*transport_sink_fn)(const void *p, size_t n, void *ctx);
 
 struct transport_opts {
-	const char *ca_file;        /* https: extra CA bundle (NULL: system) */
-	bool insecure_tls;          /* https: never set by default */
+	const char *ca_file;	    /* https: extra CA bundle (NULL: system) */
+	bool insecure_tls;	    /* https: never set by default */
 	const char *known_hosts;    /* sftp: NULL = ~/.ssh/known_hosts */
-	const char *identity;       /* sftp: NULL = ~/.ssh/id_ed25519 */
+	const char *identity;	    /* sftp: NULL = ~/.ssh/id_ed25519 */
 	unsigned connect_timeout_s; /* 0 = 30 */
 	unsigned low_speed_time_s;  /* abort a transfer slower than */
 	unsigned low_speed_bytes;   /* low_speed_bytes/s for that long; 0 = 60 s, 1 B/s */
@@ -115,8 +115,8 @@ struct transport_ops {
 		    transport_sink_fn sink, void *ctx);
 	/* NULL when the transport cannot list (plain HTTP). Names of the
 	 * entries of a folder, without "." and "..", in no particular order. */
-	int (*list)(struct transport *t, const char *dir,
-		    int (*fn)(const char *name, void *ctx), void *ctx);
+	int (*list)(struct transport *t, const char *dir, int (*fn)(const char *name, void *ctx),
+		    void *ctx);
 };
 
 /* Every transport starts with this. */
@@ -150,8 +150,8 @@ bool transport_can_list(const struct transport *t);
  * negative return of fn stops the listing and is returned.  Names that
  * could not be handed back as a path segment (a backslash, "..") are
  * skipped.  -EOPNOTSUPP when the transport cannot list. */
-int transport_list(struct transport *t, const char *dir,
-		   int (*fn)(const char *name, void *ctx), void *ctx) FERRY_MUST_USE;
+int transport_list(struct transport *t, const char *dir, int (*fn)(const char *name, void *ctx),
+		   void *ctx) FERRY_MUST_USE;
 
 /* Registers an extra table (tests register the fake transport).  Registering
  * the same table twice is a no-op.  -EINVAL for a table built for another

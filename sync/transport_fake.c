@@ -20,8 +20,8 @@ enum fake_fault_kind { FAULT_FAIL, FAULT_CORRUPT };
 
 struct fake_fault {
 	enum fake_fault_kind kind;
-	char *path;    /* NULL: the whole source (FAULT_FAIL only) */
-	uint64_t at;   /* FAIL: bytes into a read; CORRUPT: file offset */
+	char *path;  /* NULL: the whole source (FAULT_FAIL only) */
+	uint64_t at; /* FAIL: bytes into a read; CORRUPT: file offset */
 	int err;
 	unsigned left; /* hits before it is spent, when limited */
 	bool limited;  /* false: hits every time */
@@ -206,8 +206,7 @@ static int fault_add(const char *name, const struct fake_fault *f)
 int transport_fake_fail(const char *name, const char *path, uint64_t after_bytes, int err,
 			unsigned times)
 {
-	struct fake_fault f = { FAULT_FAIL, (char *)path, after_bytes, err, times, times > 0,
-				false };
+	struct fake_fault f = {FAULT_FAIL, (char *)path, after_bytes, err, times, times > 0, false};
 
 	if (err >= 0)
 		return err_set(-EINVAL, "transport_fake_fail: err must be a negative errno");
@@ -216,7 +215,7 @@ int transport_fake_fail(const char *name, const char *path, uint64_t after_bytes
 
 int transport_fake_corrupt(const char *name, const char *path, uint64_t at, unsigned times)
 {
-	struct fake_fault f = { FAULT_CORRUPT, (char *)path, at, 0, times, times > 0, false };
+	struct fake_fault f = {FAULT_CORRUPT, (char *)path, at, 0, times, times > 0, false};
 
 	if (!path)
 		return err_set(-EINVAL, "transport_fake_corrupt: a path is needed");
@@ -401,8 +400,7 @@ static long piece_take(uint8_t *b, const char *name, const char *path, uint64_t 
 
 /* At the start of a read: counts it, and returns how many bytes it may
  * deliver before its scripted failure (*err), or len. */
-static int read_begin(uint64_t *limit, int *err, const char *name, const char *path,
-		      uint64_t len)
+static int read_begin(uint64_t *limit, int *err, const char *name, const char *path, uint64_t len)
 {
 	struct fake_repo *r;
 	struct fake_fault *f;
@@ -450,10 +448,11 @@ static int fake_read(struct transport *t, const char *path, uint64_t off, uint64
 		if (got < 0)
 			return transport_fail(t, (int)got, "%s", err_detail());
 		if (got == 0)
-			return transport_fail(t, -EBADMSG,
-					      "fake://%s: %s ends at byte %llu, before the %llu asked for",
-					      ft->name, path, (unsigned long long)(off + done),
-					      (unsigned long long)(off + len));
+			return transport_fail(
+			    t, -EBADMSG,
+			    "fake://%s: %s ends at byte %llu, before the %llu asked for", ft->name,
+			    path, (unsigned long long)(off + done),
+			    (unsigned long long)(off + len));
 		e = sink(b, (size_t)got, ctx);
 		if (e < 0)
 			return e;
@@ -521,11 +520,11 @@ static int names_collect(struct names *ns, const char *name, const char *dir)
 	return e;
 }
 
-static int fake_list(struct transport *t, const char *dir,
-		     int (*fn)(const char *name, void *ctx), void *ctx)
+static int fake_list(struct transport *t, const char *dir, int (*fn)(const char *name, void *ctx),
+		     void *ctx)
 {
 	struct fake_transport *ft = (struct fake_transport *)t;
-	struct names ns = { 0 };
+	struct names ns = {0};
 	int e;
 
 	pthread_mutex_lock(&fake_lock);
@@ -542,25 +541,25 @@ static int fake_list(struct transport *t, const char *dir,
 }
 
 const struct transport_ops transport_fake_ops = {
-	.version = TRANSPORT_OPS_VERSION,
-	.name = "fake",
-	.handles = fake_handles,
-	.open = fake_open,
-	.close = fake_close,
-	.size = fake_size,
-	.read = fake_read,
-	.list = fake_list,
+    .version = TRANSPORT_OPS_VERSION,
+    .name = "fake",
+    .handles = fake_handles,
+    .open = fake_open,
+    .close = fake_close,
+    .size = fake_size,
+    .read = fake_read,
+    .list = fake_list,
 };
 
 /* What a transport opened on a repository that refuses listing gets, so
  * transport_can_list() says no, as it does for plain HTTP. */
 static const struct transport_ops fake_nolist_ops = {
-	.version = TRANSPORT_OPS_VERSION,
-	.name = "fake",
-	.handles = fake_handles,
-	.open = fake_open,
-	.close = fake_close,
-	.size = fake_size,
-	.read = fake_read,
-	.list = NULL,
+    .version = TRANSPORT_OPS_VERSION,
+    .name = "fake",
+    .handles = fake_handles,
+    .open = fake_open,
+    .close = fake_close,
+    .size = fake_size,
+    .read = fake_read,
+    .list = NULL,
 };

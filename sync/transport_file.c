@@ -32,7 +32,7 @@
 
 struct file_transport {
 	struct transport base;
-	int root; /* the source folder, O_DIRECTORY */
+	int root;    /* the source folder, O_DIRECTORY */
 	char *where; /* the folder as the user named it, for messages */
 };
 
@@ -49,8 +49,8 @@ static bool has_scheme(const char *url)
 
 	if (!((url[0] >= 'a' && url[0] <= 'z') || (url[0] >= 'A' && url[0] <= 'Z')))
 		return false;
-	while (url[i] && strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.",
-				url[i]))
+	while (url[i] &&
+	       strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.", url[i]))
 		i++;
 	return strncmp(url + i, "://", 3) == 0;
 }
@@ -88,9 +88,9 @@ static int folder_of_url(char **out, const char *url)
 	if (!slash)
 		return err_set(-EINVAL, "%s: a file URL needs a folder (file:///path)", url);
 	if (slash != p && !(slash - p == 9 && strncmp(p, "localhost", 9) == 0))
-		return err_set(-EINVAL,
-			       "%s: only local folders can be read; mount the share and give its path",
-			       url);
+		return err_set(
+		    -EINVAL,
+		    "%s: only local folders can be read; mount the share and give its path", url);
 	s = mem_alloc(strlen(slash) + 1);
 	if (!s)
 		return -ENOMEM;
@@ -311,10 +311,10 @@ static int file_read(struct transport *t, const char *path, uint64_t off, uint64
 		if (got < 0)
 			return file_error(ft, errno, path);
 		if (got == 0)
-			return transport_fail(t, -EBADMSG,
-					      "%s in %s ends at byte %llu, before the %llu asked for",
-					      path, ft->where, (unsigned long long)(off + done),
-					      (unsigned long long)(off + len));
+			return transport_fail(
+			    t, -EBADMSG, "%s in %s ends at byte %llu, before the %llu asked for",
+			    path, ft->where, (unsigned long long)(off + done),
+			    (unsigned long long)(off + len));
 		r = sink(b, (size_t)got, ctx);
 		if (r < 0)
 			return r;
@@ -323,8 +323,8 @@ static int file_read(struct transport *t, const char *path, uint64_t off, uint64
 	return 0;
 }
 
-static int file_list(struct transport *t, const char *dir,
-		     int (*fn)(const char *name, void *ctx), void *ctx)
+static int file_list(struct transport *t, const char *dir, int (*fn)(const char *name, void *ctx),
+		     void *ctx)
 {
 	struct file_transport *ft = file_of(t);
 	int fd = walk(ft, dir, true);
@@ -358,12 +358,12 @@ static int file_list(struct transport *t, const char *dir,
 }
 
 const struct transport_ops transport_file_ops = {
-	.version = TRANSPORT_OPS_VERSION,
-	.name = "file",
-	.handles = file_handles,
-	.open = file_open,
-	.close = file_close,
-	.size = file_size,
-	.read = file_read,
-	.list = file_list,
+    .version = TRANSPORT_OPS_VERSION,
+    .name = "file",
+    .handles = file_handles,
+    .open = file_open,
+    .close = file_close,
+    .size = file_size,
+    .read = file_read,
+    .list = file_list,
 };

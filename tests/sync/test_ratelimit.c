@@ -48,7 +48,7 @@ static void fake_sleep_until(void *ctx, uint64_t deadline)
 
 static void use_fake_clock(struct ratelimit *rl, struct fake_clock *c, uint64_t start)
 {
-	struct ratelimit_clock rc = { fake_now, fake_sleep_until, c };
+	struct ratelimit_clock rc = {fake_now, fake_sleep_until, c};
 
 	atomic_store(&c->now, start);
 	atomic_store(&c->sleeps, 0);
@@ -62,17 +62,17 @@ static void test_three_mb(void)
 		size_t take, count;
 		uint64_t want_ns; /* when the last take may go */
 	} cases[] = {
-		/* 3 MB at 1 MB/s: 3 s less the burst that goes at once. */
-		{ 1000000, 100000, 3000, 1000, 3 * S - S / 10 },
-		{ 1000000, 100000, 3000000, 1, 3 * S - S / 10 },
-		{ 1000000, 1, 1000, 3000, 3 * S - 1000 },
-		/* 1 MiB at 1 MiB/s, default burst (a quarter of a second). */
-		{ 1u << 20, 0, 4096, 256, S - S / 4 },
-		/* Rounding: 1 byte at 3 B/s is 333333333.33 ns; 3000 of them are
-		 * exactly 1000 s, less a burst of 3 bytes (1 s). */
-		{ 3, 3, 1, 3000, 999 * S },
-		/* 7 bytes at 1 GB/s, each 7 ns: 10^6 takes, 7 ms. */
-		{ 1000000000, 16384, 7, 1000000, 7000000 - 16384 },
+	    /* 3 MB at 1 MB/s: 3 s less the burst that goes at once. */
+	    {1000000, 100000, 3000, 1000, 3 * S - S / 10},
+	    {1000000, 100000, 3000000, 1, 3 * S - S / 10},
+	    {1000000, 1, 1000, 3000, 3 * S - 1000},
+	    /* 1 MiB at 1 MiB/s, default burst (a quarter of a second). */
+	    {1u << 20, 0, 4096, 256, S - S / 4},
+	    /* Rounding: 1 byte at 3 B/s is 333333333.33 ns; 3000 of them are
+	     * exactly 1000 s, less a burst of 3 bytes (1 s). */
+	    {3, 3, 1, 3000, 999 * S},
+	    /* 7 bytes at 1 GB/s, each 7 ns: 10^6 takes, 7 ms. */
+	    {1000000000, 16384, 7, 1000000, 7000000 - 16384},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -83,8 +83,8 @@ static void test_three_mb(void)
 		use_fake_clock(&rl, &c, 1000 * S);
 		for (size_t k = 0; k < cases[i].count; k++)
 			ratelimit_take(&rl, cases[i].take);
-		CHECK_MSG(atomic_load(&c.now) - 1000 * S == cases[i].want_ns,
-			  "case %zu: %llu ns", i, (unsigned long long)(atomic_load(&c.now) - 1000 * S));
+		CHECK_MSG(atomic_load(&c.now) - 1000 * S == cases[i].want_ns, "case %zu: %llu ns",
+			  i, (unsigned long long)(atomic_load(&c.now) - 1000 * S));
 		ratelimit_release(&rl);
 	}
 }
@@ -197,7 +197,7 @@ static void test_threads_share(void)
 	ratelimit_init(&rl, 1000000, 1000);
 	use_fake_clock(&rl, &c, 0);
 	for (int i = 0; i < 4; i++) {
-		tk[i] = (struct taker){ &rl, 25000 };
+		tk[i] = (struct taker){&rl, 25000};
 		CHECK(pthread_create(&th[i], NULL, taker_main, &tk[i]) == 0);
 	}
 	for (int i = 0; i < 4; i++)
@@ -237,7 +237,7 @@ static void test_sink(void)
 	struct ratelimit rl;
 	struct fake_clock c;
 	struct ratelimit_sink rs;
-	struct inner in = { .clock = &c, .in_order = true };
+	struct inner in = {.clock = &c, .in_order = true};
 
 	for (size_t i = 0; i < sizeof(data); i++)
 		data[i] = (uint8_t)(i * 31 + i / 256);
@@ -278,7 +278,7 @@ static void test_sink_throttles_transport(void)
 	struct ratelimit rl;
 	struct fake_clock c;
 	struct ratelimit_sink rs;
-	struct inner in = { .clock = &c, .in_order = true };
+	struct inner in = {.clock = &c, .in_order = true};
 
 	CHECK(data);
 	for (size_t i = 0; i < 300000; i++)
@@ -304,12 +304,12 @@ static void test_sink_throttles_transport(void)
 int main(void)
 {
 	return t_main((struct t_case[]){
-		{ "3 MB at 1 MB/s takes 3 s less the burst", test_three_mb },
-		{ "a pause refills the burst, and no more", test_burst },
-		{ "unlimited never sleeps", test_unlimited },
-		{ "the real monotonic clock, loosely", test_real_clock },
-		{ "threads share one cap", test_threads_share },
-		{ "the sink slices, throttles and passes errors on", test_sink },
-		{ "the sink throttles a transport read", test_sink_throttles_transport },
-		{ 0 } });
+	    {"3 MB at 1 MB/s takes 3 s less the burst", test_three_mb},
+	    {"a pause refills the burst, and no more", test_burst},
+	    {"unlimited never sleeps", test_unlimited},
+	    {"the real monotonic clock, loosely", test_real_clock},
+	    {"threads share one cap", test_threads_share},
+	    {"the sink slices, throttles and passes errors on", test_sink},
+	    {"the sink throttles a transport read", test_sink_throttles_transport},
+	    {0}});
 }

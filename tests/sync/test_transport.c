@@ -141,33 +141,33 @@ static struct transport *open_ok(const char *url)
 static void test_path_check(void)
 {
 	static char long_name[LIMIT_NAME_BYTES + 2], deep[LIMIT_PATH_DEPTH * 2 + 2],
-		too_long[LIMIT_PATH_BYTES + 2];
+	    too_long[LIMIT_PATH_BYTES + 2];
 	static const struct {
 		const char *p;
 		size_t n; /* 0: strlen */
 		bool root, ok;
 	} cases[] = {
-		{ "ferry.json", 0, false, true },
-		{ "packs/ab/ab12.pack", 0, false, true },
-		{ "课本/数学 七年级.pdf", 0, false, true },
-		{ "...", 0, false, true },
-		{ "..a/.b", 0, false, true },
-		{ "", 0, true, true },
-		{ "", 0, false, false },
-		{ "/etc/passwd", 0, false, false },
-		{ "/", 0, true, false },
-		{ "../outside", 0, false, false },
-		{ "packs/../../x", 0, false, false },
-		{ "packs/..", 0, false, false },
-		{ "..", 0, true, false },
-		{ ".", 0, true, false },
-		{ "./ferry.json", 0, false, false },
-		{ "packs/./ab", 0, false, false },
-		{ "a//b", 0, false, false },
-		{ "a/", 0, false, false },
-		{ "packs\\..\\x", 0, false, false },
-		{ "a\0/../b", 7, false, false },
-		{ "ferry.json\0", 11, false, false },
+	    {"ferry.json", 0, false, true},
+	    {"packs/ab/ab12.pack", 0, false, true},
+	    {"课本/数学 七年级.pdf", 0, false, true},
+	    {"...", 0, false, true},
+	    {"..a/.b", 0, false, true},
+	    {"", 0, true, true},
+	    {"", 0, false, false},
+	    {"/etc/passwd", 0, false, false},
+	    {"/", 0, true, false},
+	    {"../outside", 0, false, false},
+	    {"packs/../../x", 0, false, false},
+	    {"packs/..", 0, false, false},
+	    {"..", 0, true, false},
+	    {".", 0, true, false},
+	    {"./ferry.json", 0, false, false},
+	    {"packs/./ab", 0, false, false},
+	    {"a//b", 0, false, false},
+	    {"a/", 0, false, false},
+	    {"packs\\..\\x", 0, false, false},
+	    {"a\0/../b", 7, false, false},
+	    {"ferry.json\0", 11, false, false},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -176,8 +176,8 @@ static void test_path_check(void)
 
 		err_clear();
 		r = transport_path_check(cases[i].p, n, cases[i].root);
-		CHECK_MSG(cases[i].ok ? r == 0 : r == -EINVAL, "case %zu \"%s\": %d", i,
-			  cases[i].p, r);
+		CHECK_MSG(cases[i].ok ? r == 0 : r == -EINVAL, "case %zu \"%s\": %d", i, cases[i].p,
+			  r);
 		if (!cases[i].ok)
 			CHECK_MSG(strstr(err_detail(), "refused"), "case %zu: %s", i, err_detail());
 	}
@@ -200,8 +200,9 @@ static void test_path_check(void)
  * name they point at stays unread. */
 static void test_file_refuses_hostile_paths(void)
 {
-	static const char *const bad[] = { "../outside.txt", "/etc/passwd", "a//b", "./ferry.json",
-					   "packs/../../outside.txt", "ferry.json/", "x\\y" };
+	static const char *const bad[] = {
+	    "../outside.txt",	       "/etc/passwd", "a//b", "./ferry.json",
+	    "packs/../../outside.txt", "ferry.json/", "x\\y"};
 	AUTO_FREE char *top = fresh_dir("hostile");
 	AUTO_FREE char *root = path_in(top, "repo");
 	struct transport *t;
@@ -241,12 +242,12 @@ static void test_file_refuses_links(void)
 		const char *path; /* what is asked for */
 		const char *link; /* the link the walk meets */
 	} cases[] = {
-		{ "evil", "evil" },                   /* -> ../outside.txt */
-		{ "inside", "inside" },               /* -> ferry.json */
-		{ "dangling", "dangling" },           /* -> nowhere */
-		{ "outdir/f.txt", "outdir" },         /* folder -> ../outdir */
-		{ "packs/ab/f.txt", "ab" },           /* intermediate folder -> ../../outdir */
-		{ "samedir/ferry.json", "samedir" },  /* folder -> . */
+	    {"evil", "evil"},		       /* -> ../outside.txt */
+	    {"inside", "inside"},	       /* -> ferry.json */
+	    {"dangling", "dangling"},	       /* -> nowhere */
+	    {"outdir/f.txt", "outdir"},	       /* folder -> ../outdir */
+	    {"packs/ab/f.txt", "ab"},	       /* intermediate folder -> ../../outdir */
+	    {"samedir/ferry.json", "samedir"}, /* folder -> . */
 	};
 	AUTO_FREE char *top = fresh_dir("links");
 	AUTO_FREE char *root = path_in(top, "repo");
@@ -317,15 +318,15 @@ static void test_file_reads_across_pieces(void)
 	static const struct {
 		uint64_t off, len;
 	} cases[] = {
-		{ 0, 3 * MIB + 123 },       /* all of it */
-		{ 0, 1 },
-		{ MIB - 1, 2 },             /* straddles the first boundary */
-		{ MIB, MIB },               /* exactly the second piece */
-		{ MIB - 1, MIB + 2 },       /* three pieces for a piece's worth */
-		{ 5, 2 * MIB + 7 },
-		{ 3 * MIB + 122, 1 },       /* the last byte */
-		{ 3 * MIB + 123, 0 },       /* nothing, at the end */
-		{ 12345, 0 },
+	    {0, 3 * MIB + 123}, /* all of it */
+	    {0, 1},
+	    {MIB - 1, 2},	/* straddles the first boundary */
+	    {MIB, MIB},		/* exactly the second piece */
+	    {MIB - 1, MIB + 2}, /* three pieces for a piece's worth */
+	    {5, 2 * MIB + 7},
+	    {3 * MIB + 122, 1}, /* the last byte */
+	    {3 * MIB + 123, 0}, /* nothing, at the end */
+	    {12345, 0},
 	};
 	AUTO_FREE char *root = fresh_dir("pieces");
 	struct transport *t;
@@ -344,7 +345,8 @@ static void test_file_reads_across_pieces(void)
 			  c.max_piece);
 		/* Pieces are as large as allowed: a read of L bytes takes
 		 * ceil(L / 1 MiB) of them, not thousands of small ones. */
-		CHECK_EQ_U(c.pieces, (cases[i].len + TRANSPORT_PIECE_BYTES - 1) / TRANSPORT_PIECE_BYTES);
+		CHECK_EQ_U(c.pieces,
+			   (cases[i].len + TRANSPORT_PIECE_BYTES - 1) / TRANSPORT_PIECE_BYTES);
 		buf_release(&c.b);
 	}
 	transport_close(t);
@@ -357,14 +359,14 @@ static void test_file_short_file(void)
 		uint64_t off, len;
 		size_t delivered;
 	} cases[] = {
-		{ 1000, 900, 200, 100 },
-		{ 1000, 1000, 1, 0 },
-		{ 1000, 2000, 10, 0 },
-		{ 0, 0, 1, 0 },
-		{ MIB + MIB / 2, 0, 2 * MIB, MIB + MIB / 2 },
-		{ MIB + MIB / 2, MIB - 10, MIB, MIB / 2 + 10 },
-		{ 10, 1, UINT64_MAX - 1, 9 },
-		{ 10, UINT64_MAX - 5, 5, 0 },
+	    {1000, 900, 200, 100},
+	    {1000, 1000, 1, 0},
+	    {1000, 2000, 10, 0},
+	    {0, 0, 1, 0},
+	    {MIB + MIB / 2, 0, 2 * MIB, MIB + MIB / 2},
+	    {MIB + MIB / 2, MIB - 10, MIB, MIB / 2 + 10},
+	    {10, 1, UINT64_MAX - 1, 9},
+	    {10, UINT64_MAX - 5, 5, 0},
 	};
 	AUTO_FREE char *root = fresh_dir("short");
 
@@ -439,7 +441,8 @@ static int note_name(const char *name, void *ctx)
 			char *e = strchr(p, ' ');
 
 			if (strncmp(name, p, (size_t)(e - p)) < 0 ||
-			    (strncmp(name, p, (size_t)(e - p)) == 0 && strlen(name) < (size_t)(e - p)))
+			    (strncmp(name, p, (size_t)(e - p)) == 0 &&
+			     strlen(name) < (size_t)(e - p)))
 				break;
 			p = e + 1;
 		}
@@ -456,18 +459,18 @@ static void test_file_list(void)
 		int r;
 		const char *names;
 	} cases[] = {
-		{ "", 0, "ferry.json heads packs " },
-		{ "packs", 0, "ab cd " },
-		{ "packs/ab", 0, "ab01.idx ab01.pack " },
-		{ "packs/cd", 0, "" },
-		{ "missing", -ENOENT, "" },
-		{ "ferry.json", -ENOENT, "" },
-		{ "packs/ab/", -EINVAL, "" },
+	    {"", 0, "ferry.json heads packs "},
+	    {"packs", 0, "ab cd "},
+	    {"packs/ab", 0, "ab01.idx ab01.pack "},
+	    {"packs/cd", 0, ""},
+	    {"missing", -ENOENT, ""},
+	    {"ferry.json", -ENOENT, ""},
+	    {"packs/ab/", -EINVAL, ""},
 	};
 	AUTO_FREE char *root = fresh_dir("list");
 	AUTO_FREE char *empty = path_in(root, "packs/cd");
 	struct transport *t;
-	struct names ns = { .stop_at = 2 };
+	struct names ns = {.stop_at = 2};
 
 	put_file(root, "ferry.json", "{}", 2);
 	put_file(root, "heads/renjiao/all", "h", 1);
@@ -477,7 +480,7 @@ static void test_file_list(void)
 	t = open_ok(root);
 	CHECK(transport_can_list(t));
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		struct names got = { .calls = 0 };
+		struct names got = {.calls = 0};
 
 		CHECK_EQ_I(transport_list(t, cases[i].dir, note_name, &got), cases[i].r);
 		CHECK_STR(got.s, cases[i].names);
@@ -507,11 +510,11 @@ static void test_file_url_forms(void)
 	put_file(root, "ferry.json", "{\"v\":1}", 7);
 	put_file(spaced, "ferry.json", "{\"v\":1}", 7);
 	put_file(top, "plain.txt", "x", 1);
-#define URL_CASE(want, det, ...)                                                              \
-	do {                                                                                   \
-		snprintf(cases[n].url, sizeof(cases[n].url), __VA_ARGS__);                      \
-		cases[n].r = want;                                                             \
-		cases[n++].detail = det;                                                       \
+#define URL_CASE(want, det, ...)                                                                   \
+	do {                                                                                       \
+		snprintf(cases[n].url, sizeof(cases[n].url), __VA_ARGS__);                         \
+		cases[n].r = want;                                                                 \
+		cases[n++].detail = det;                                                           \
 	} while (0)
 	URL_CASE(0, NULL, "%s", root);
 	URL_CASE(0, NULL, "./repo");
@@ -610,13 +613,13 @@ static int probe_read(struct transport *t, const char *path, uint64_t off, uint6
 }
 
 static const struct transport_ops probe_ops = {
-	.version = TRANSPORT_OPS_VERSION,
-	.name = "probe",
-	.handles = probe_handles,
-	.open = probe_open,
-	.close = probe_close,
-	.size = probe_size,
-	.read = probe_read,
+    .version = TRANSPORT_OPS_VERSION,
+    .name = "probe",
+    .handles = probe_handles,
+    .open = probe_open,
+    .close = probe_close,
+    .size = probe_size,
+    .read = probe_read,
 };
 
 static bool old_handles(const char *url)
@@ -630,14 +633,10 @@ static void test_registry_picks_table(void)
 		const char *url;
 		const struct transport_ops *ops; /* NULL: -EPROTONOSUPPORT */
 	} cases[] = {
-		{ "probe://anything", &probe_ops },
-		{ "fake://mirror", &transport_fake_ops },
-		{ "/", &transport_file_ops },
-		{ "file:///", &transport_file_ops },
-		{ ".", &transport_file_ops },
-		{ "gopher://county.example/", NULL },
-		{ "HTTP://county.example/", NULL },
-		{ "x-y.z+1://host", NULL },
+	    {"probe://anything", &probe_ops}, {"fake://mirror", &transport_fake_ops},
+	    {"/", &transport_file_ops},	      {"file:///", &transport_file_ops},
+	    {".", &transport_file_ops},	      {"gopher://county.example/", NULL},
+	    {"HTTP://county.example/", NULL}, {"x-y.z+1://host", NULL},
 	};
 
 	CHECK_OK(transport_register(&probe_ops));
@@ -691,11 +690,9 @@ static void test_registry_holds_contract(void)
 		uint64_t len;
 		int r;
 	} cases[] = {
-		{ PROBE_HONEST, 2500, 0 },
-		{ PROBE_MORE, 2500, -EPROTO },
-		{ PROBE_LESS, 2500, -EPROTO },
-		{ PROBE_ONE_PIECE, 3 * MIB, 0 },
-		{ PROBE_ONE_PIECE, 3 * MIB - 1, 0 },
+	    {PROBE_HONEST, 2500, 0},	       {PROBE_MORE, 2500, -EPROTO},
+	    {PROBE_LESS, 2500, -EPROTO},       {PROBE_ONE_PIECE, 3 * MIB, 0},
+	    {PROBE_ONE_PIECE, 3 * MIB - 1, 0},
 	};
 	struct transport *t;
 
@@ -764,8 +761,7 @@ static void test_file_eio(void)
 
 	collect_init(&c);
 	CHECK_EQ_I(transport_read(t, "mem", 0, 4096, collect_sink, &c), -EIO);
-	CHECK_MSG(strstr(t->detail, "the USB stick or folder could not be read"), "%s",
-		  t->detail);
+	CHECK_MSG(strstr(t->detail, "the USB stick or folder could not be read"), "%s", t->detail);
 	CHECK_MSG(strstr(err_detail(), "the USB stick or folder could not be read: mem"), "%s",
 		  err_detail());
 	CHECK_EQ_U(c.b.len, 0);
@@ -788,8 +784,8 @@ static void *reader_main(void *arg)
 		struct collect c;
 
 		collect_init(&c);
-		rd->r = transport_read(rd->t, "packs/ab/big.pack", rd->off, 2 * MIB, collect_sink,
-				       &c);
+		rd->r =
+		    transport_read(rd->t, "packs/ab/big.pack", rd->off, 2 * MIB, collect_sink, &c);
 		rd->same = c.b.len == 2 * MIB && is_pattern(c.b.data, c.b.len, rd->off);
 		buf_release(&c.b);
 	}
@@ -806,7 +802,7 @@ static void test_file_two_threads(void)
 	put_pattern(root, "packs/ab/big.pack", 3 * MIB);
 	t = open_ok(root);
 	for (int i = 0; i < 2; i++) {
-		rd[i] = (struct reader){ t, (uint64_t)i * MIB / 2 + 17, 0, true };
+		rd[i] = (struct reader){t, (uint64_t)i * MIB / 2 + 17, 0, true};
 		CHECK(pthread_create(&th[i], NULL, reader_main, &rd[i]) == 0);
 	}
 	for (int i = 0; i < 2; i++)
@@ -845,7 +841,7 @@ static void test_allocation_failures(void)
 {
 	AUTO_FREE char *root = fresh_dir("alloc");
 	static uint8_t data[100000];
-	const char *urls[2] = { root, "fake://alloc" };
+	const char *urls[2] = {root, "fake://alloc"};
 
 	put_pattern(root, "packs/ab/x.pack", sizeof(data));
 	fill(data, sizeof(data), 0);
@@ -899,10 +895,10 @@ static void test_fake_serves(void)
 		int r;
 		const char *names;
 	} lists[] = {
-		{ "", 0, "ferry.json heads packs " },
-		{ "packs", 0, "ab cd " },
-		{ "packs/ab", 0, "ab01.idx ab01.pack " },
-		{ "nope", -ENOENT, "" },
+	    {"", 0, "ferry.json heads packs "},
+	    {"packs", 0, "ab cd "},
+	    {"packs/ab", 0, "ab01.idx ab01.pack "},
+	    {"nope", -ENOENT, ""},
 	};
 	struct transport *t = fake_repo("county", 200000), *u = NULL;
 	struct collect c;
@@ -934,7 +930,7 @@ static void test_fake_serves(void)
 	buf_release(&b);
 	CHECK(transport_can_list(t));
 	for (size_t i = 0; i < ARRAY_SIZE(lists); i++) {
-		struct names got = { .calls = 0 };
+		struct names got = {.calls = 0};
 
 		CHECK_EQ_I(transport_list(t, lists[i].dir, note_name, &got), lists[i].r);
 		CHECK_STR(got.s, lists[i].names);
@@ -961,16 +957,16 @@ static void test_fake_faults(void)
 		uint64_t after;
 		int err;
 		unsigned times;
-		uint64_t len;            /* of each read */
-		int reads;               /* made, in a row */
-		int failures;            /* how many of them fail */
-		uint64_t delivered;      /* by a failing read */
+		uint64_t len;	    /* of each read */
+		int reads;	    /* made, in a row */
+		int failures;	    /* how many of them fail */
+		uint64_t delivered; /* by a failing read */
 	} cases[] = {
-		{ "reset once", 10, -ECONNRESET, 1, 1000, 3, 1, 10 },
-		{ "stall twice", 70000, -ETIMEDOUT, 2, 100000, 3, 2, 70000 },
-		{ "eio always", 0, -EIO, 0, 1000, 4, 4, 0 },
-		{ "past the read", 5000, -EIO, 0, 1000, 3, 0, 0 },
-		{ "at the end", 1000, -EIO, 0, 1000, 2, 0, 0 },
+	    {"reset once", 10, -ECONNRESET, 1, 1000, 3, 1, 10},
+	    {"stall twice", 70000, -ETIMEDOUT, 2, 100000, 3, 2, 70000},
+	    {"eio always", 0, -EIO, 0, 1000, 4, 4, 0},
+	    {"past the read", 5000, -EIO, 0, 1000, 3, 0, 0},
+	    {"at the end", 1000, -EIO, 0, 1000, 2, 0, 0},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -999,7 +995,8 @@ static void test_fake_faults(void)
 			}
 			buf_release(&c.b);
 		}
-		CHECK_MSG(failures == cases[i].failures, "%s: %d failures", cases[i].what, failures);
+		CHECK_MSG(failures == cases[i].failures, "%s: %d failures", cases[i].what,
+			  failures);
 		CHECK_EQ_U(transport_fake_served("faulty"), served);
 		/* Other files of the repository are not touched. */
 		CHECK_OK(transport_size(t, "ferry.json", &served));
@@ -1065,7 +1062,7 @@ static void test_fake_corrupt(void)
 	for (int k = 0; k < 3; k++) {
 		c.b.len = 0;
 		CHECK_OK(transport_read(t, "ferry.json", 0, 2, collect_sink, &c));
-		CHECK(c.b.data[0] == '{' && c.b.data[1] == (uint8_t)~'}');
+		CHECK(c.b.data[0] == '{' && c.b.data[1] == (uint8_t) ~'}');
 	}
 	buf_release(&c.b);
 	transport_close(t);
@@ -1141,7 +1138,7 @@ static void test_file_speed(void)
 	AUTO_FREE char *file = path_in(root, "big.pack");
 	AUTO_FREE uint8_t *b = mem_alloc(MIB);
 	AUTO_CLOSE int fd = -1;
-	struct tally tl = { 0, 0 };
+	struct tally tl = {0, 0};
 	struct transport *t;
 	double t0, ours, cat;
 	char cmd[1200];
@@ -1181,28 +1178,28 @@ static void test_file_speed(void)
 int main(void)
 {
 	return t_main((struct t_case[]){
-		{ "path check refuses hostile paths", test_path_check },
-		{ "file: hostile paths never reach the disk", test_file_refuses_hostile_paths },
-		{ "file: symbolic links are refused wherever they sit", test_file_refuses_links },
-		{ "file: FIFOs and folders are not files", test_file_refuses_special_files },
-		{ "file: reads at offsets across 1 MiB pieces", test_file_reads_across_pieces },
-		{ "file: a short file delivers what it has, then -EBADMSG", test_file_short_file },
-		{ "file: size, missing files and folders", test_file_size_and_missing },
-		{ "file: listing folders", test_file_list },
-		{ "file: URL forms", test_file_url_forms },
-		{ "file: EIO is a sentence about the stick", test_file_eio },
-		{ "file: two threads read one file at once", test_file_two_threads },
-		{ "registry picks the table that handles a URL", test_registry_picks_table },
-		{ "registry refuses a table of another version", test_registry_refuses_other_versions },
-		{ "registry holds a transport to its contract", test_registry_holds_contract },
-		{ "fetch reads a small file whole, refuses a large one", test_fetch },
-		{ "allocation failures unwind", test_allocation_failures },
-		{ "fake: serves, counts and lists", test_fake_serves },
-		{ "fake: scripted failures", test_fake_faults },
-		{ "fake: resuming against a failure every read", test_fake_resume },
-		{ "fake: a corrupted byte", test_fake_corrupt },
-		{ "fake: a source scripted down", test_fake_source_down },
-		{ "fake: a source that refuses listing", test_fake_refuses_listing },
-		{ "file: 1 GiB read against cat", test_file_speed },
-		{ 0 } });
+	    {"path check refuses hostile paths", test_path_check},
+	    {"file: hostile paths never reach the disk", test_file_refuses_hostile_paths},
+	    {"file: symbolic links are refused wherever they sit", test_file_refuses_links},
+	    {"file: FIFOs and folders are not files", test_file_refuses_special_files},
+	    {"file: reads at offsets across 1 MiB pieces", test_file_reads_across_pieces},
+	    {"file: a short file delivers what it has, then -EBADMSG", test_file_short_file},
+	    {"file: size, missing files and folders", test_file_size_and_missing},
+	    {"file: listing folders", test_file_list},
+	    {"file: URL forms", test_file_url_forms},
+	    {"file: EIO is a sentence about the stick", test_file_eio},
+	    {"file: two threads read one file at once", test_file_two_threads},
+	    {"registry picks the table that handles a URL", test_registry_picks_table},
+	    {"registry refuses a table of another version", test_registry_refuses_other_versions},
+	    {"registry holds a transport to its contract", test_registry_holds_contract},
+	    {"fetch reads a small file whole, refuses a large one", test_fetch},
+	    {"allocation failures unwind", test_allocation_failures},
+	    {"fake: serves, counts and lists", test_fake_serves},
+	    {"fake: scripted failures", test_fake_faults},
+	    {"fake: resuming against a failure every read", test_fake_resume},
+	    {"fake: a corrupted byte", test_fake_corrupt},
+	    {"fake: a source scripted down", test_fake_source_down},
+	    {"fake: a source that refuses listing", test_fake_refuses_listing},
+	    {"file: 1 GiB read against cat", test_file_speed},
+	    {0}});
 }
