@@ -429,8 +429,8 @@ static int fake_read(struct transport *t, const char *path, uint64_t off, uint64
 {
 	struct fake_transport *ft = (struct fake_transport *)t;
 	uint8_t b[TRANSPORT_FAKE_PIECE_BYTES];
-	uint64_t done = 0, limit;
-	int fail, e = read_begin(&limit, &fail, ft->name, path, len);
+	uint64_t done = 0, limit = 0;
+	int fail = 0, e = read_begin(&limit, &fail, ft->name, path, len);
 
 	if (e < 0)
 		return transport_fail(t, e, "%s", err_detail());
