@@ -73,9 +73,12 @@ int transport_register(const struct transport_ops *ops)
 {
 	int r = 0;
 
-	if (!ops_valid(ops))
+	if (ops->version != TRANSPORT_OPS_VERSION)
 		return err_set(-EINVAL, "transport table version %u refused (this ferry uses %u)",
 			       ops->version, TRANSPORT_OPS_VERSION);
+	if (!ops_valid(ops))
+		return err_set(-EINVAL, "transport table %s lacks a required function",
+			       ops->name ? ops->name : "(unnamed)");
 	pthread_mutex_lock(&registry_lock);
 	for (size_t i = 0; i < n_registered; i++)
 		if (registered[i] == ops)
@@ -116,7 +119,7 @@ int transport_open(struct transport **out, const char *url, const struct transpo
 	if (!ops) {
 		size_t n = strcspn(url, ":");
 
-		return err_set(-EPROTONOSUPPORT, "%.*s: no transport reads this kind of source",
+		return err_set(-EPROTONOSUPPORT, "%.*s: no transport for this kind of source",
 			       (int)(n < 64 ? n : 64), url);
 	}
 	copy = mem_strdup(url);

@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/codec_text.h"
 #include "core/limits.h"
 #include "core/mem.h"
 
@@ -60,17 +61,6 @@ static bool file_handles(const char *url)
 	return strncmp(url, "file://", 7) == 0 || !has_scheme(url);
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The local folder a URL names (caller frees *out). */
 static int folder_of_url(char **out, const char *url)
 {
@@ -95,17 +85,15 @@ static int folder_of_url(char **out, const char *url)
 	if (!s)
 		return -ENOMEM;
 	for (p = slash; *p; p++) {
-		int hi, lo;
+		uint8_t c;
 
 		if (*p != '%') {
 			s[n++] = *p;
 			continue;
 		}
-		hi = hex_value(p[1]);
-		lo = hi < 0 ? -1 : hex_value(p[2]);
-		if (lo < 0 || (hi == 0 && lo == 0))
+		if (strnlen(p + 1, 2) < 2 || hex_decode(&c, 1, p + 1, 2) < 0 || c == 0)
 			return err_set(-EINVAL, "%s: bad %%-escape in a file URL", url);
-		s[n++] = (char)(hi * 16 + lo);
+		s[n++] = (char)c;
 		p += 2;
 	}
 	s[n] = '\0';

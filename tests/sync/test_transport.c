@@ -554,6 +554,9 @@ static void test_file_url_forms(void)
 	    {"file://", -EINVAL, "needs a folder"},
 	    {"file://@/usb%2", -EINVAL, "%-escape"},
 	    {"file://@/x%00y", -EINVAL, "%-escape"},
+	    {"file://@/x%g1", -EINVAL, "%-escape"},
+	    {"file://@/x%", -EINVAL, "%-escape"},
+	    {"file://@/x%4", -EINVAL, "%-escape"},
 	    {"", -EINVAL, "empty"},
 	    {"@/absent", -ENOENT, "plugged in"},
 	    {"@/plain.txt", -ENOTDIR, "not a folder"},
@@ -690,6 +693,7 @@ static void test_registry_refuses_other_versions(void)
 	partial.handles = old_handles;
 	partial.read = NULL;
 	CHECK_EQ_I(transport_register(&partial), -EINVAL);
+	CHECK_MSG(strstr(err_detail(), "lacks a required function"), "%s", err_detail());
 	CHECK_EQ_I(transport_open(&t, "old://x", NULL), -EPROTONOSUPPORT);
 	CHECK_EQ_I(probe_opens, opens);
 }
