@@ -55,4 +55,8 @@
 #define LIMIT_GIT_SIGNATURE_BYTES (16u << 10)    /* the armored signature in a commit */
 #define LIMIT_GIT_REFNAME_BYTES 255u
 
+/* Network transports (sync/transport_http.c, sync/transport_sftp.c). */
+#define LIMIT_HTTP_REDIRECTS 8u                  /* hops followed for one request */
+#define LIMIT_KNOWN_HOSTS_BYTES (4u << 20)       /* an OpenSSH known_hosts file */
+
 #endif

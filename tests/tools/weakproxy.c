@@ -34,6 +34,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <linux/sockios.h>
 #include <inttypes.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -45,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,6 +57,7 @@
 #define WP_PIPE_BYTES (1u << 20) /* holds 200 ms of a 5 MB/s link */
 #define WP_MAX_SEGS 4096
 #define WP_NONE UINT64_MAX
+#define WP_RESET_GRACE_MS 50 /* for the client to read its last bytes before an RST */
 
 struct wp_range {
 	uint64_t lo, hi; /* lo == WP_NONE: not set */
@@ -101,6 +104,8 @@ struct wp_conn {
 	struct wp_pipe up, down;
 	uint64_t reset_at, truncate_at, stall_at, corrupt_at; /* WP_NONE: none */
 	int64_t stall_until;
+	int64_t reset_wait_until; /* 0: no reset pending */
+	int64_t reset_drained_at; /* when the client had acknowledged every byte */
 };
 
 /* A token bucket per direction, shared by every connection like a link. */
@@ -488,6 +493,20 @@ static bool conn_faults(struct wp_conn **slot, int64_t now)
 	uint64_t at = c->down.out;
 
 	if (at == c->reset_at) {
+		/* Reset only once the client has every byte before the cut: an
+		 * RST discards what still sits unread in its socket, which would
+		 * move the cut to wherever the reader happened to be. */
+		int unacked = 0;
+
+		if (!c->reset_wait_until)
+			c->reset_wait_until = now + 2000;
+		if (ioctl(c->cfd, SIOCOUTQ, &unacked) == 0 && unacked > 0 &&
+		    now < c->reset_wait_until)
+			return true;
+		if (!c->reset_drained_at)
+			c->reset_drained_at = now;
+		if (now - c->reset_drained_at < WP_RESET_GRACE_MS)
+			return true;
 		conn_end(slot, true, "reset as asked");
 		return false;
 	}
@@ -575,6 +594,8 @@ static int wake_in(struct wp_conn *const *conns, int64_t now, int64_t deadline)
 		ps[1] = &c->down;
 		if (c->stall_until > now && c->stall_until < next)
 			next = c->stall_until;
+		if (c->reset_wait_until && now + 5 < next)
+			next = now + 5;
 		for (int k = 0; k < 2; k++) {
 			const struct wp_pipe *p = ps[k];
 			const struct wp_bucket *b = k ? &bucket_down : &bucket_up;
