@@ -73,6 +73,8 @@
 /* The buffer of one libssh2_sftp_read(); libssh2 keeps up to four times
  * this in flight, which is what fills a long fat link. */
 #define SFTP_READ_BYTES (256u << 10)
+/* How long an idle file handle is kept for another read of that file. */
+#define SFTP_FILE_KEEP_MS 30000u
 
 struct sftp_transport {
 	struct transport base; /* first: the registry hands this back to close */
@@ -85,6 +87,10 @@ struct sftp_transport {
 	LIBSSH2_SESSION *session;
 	LIBSSH2_SFTP *sftp;
 	bool broken; /* the link failed: reconnect before the next request */
+	/* The file of the last read, kept open for the next read of it. */
+	LIBSSH2_SFTP_HANDLE *file;
+	char *file_path;
+	uint64_t file_used_ms;
 	char *rbuf;
 	struct buf path; /* remote path of the current request */
 };
@@ -672,10 +678,30 @@ static int sftp_session_start(struct sftp_transport *s)
 	return 0;
 }
 
+static void sftp_handle_close(struct sftp_transport *s, LIBSSH2_SFTP_HANDLE *h)
+{
+	/* On a failed link, shutting the socket makes the close fail fast
+	 * (libssh2 frees the handle either way). */
+	if (s->broken && s->fd >= 0)
+		(void)shutdown(s->fd, SHUT_RDWR);
+	(void)libssh2_sftp_close_handle(h);
+}
+
+/* Closes the file kept open by the last read, if any. */
+static void sftp_file_drop(struct sftp_transport *s)
+{
+	if (s->file)
+		sftp_handle_close(s, s->file);
+	s->file = NULL;
+	mem_free(s->file_path);
+	s->file_path = NULL;
+}
+
 /* Drops the session.  After a link failure nothing waits for the peer: the
  * socket is shut first, so every goodbye fails at once. */
 static void sftp_disconnect(struct sftp_transport *s)
 {
+	sftp_file_drop(s);
 	if (s->broken && s->fd >= 0)
 		(void)shutdown(s->fd, SHUT_RDWR);
 	if (s->sftp)
@@ -715,15 +741,6 @@ static int sftp_ready(struct sftp_transport *s)
 	return sftp_connect(s);
 }
 
-static void sftp_handle_close(struct sftp_transport *s, LIBSSH2_SFTP_HANDLE *h)
-{
-	/* On a failed link, shutting the socket makes the close fail fast
-	 * (libssh2 frees the handle either way). */
-	if (s->broken && s->fd >= 0)
-		(void)shutdown(s->fd, SHUT_RDWR);
-	(void)libssh2_sftp_close_handle(h);
-}
-
 /* ---- the operations ----------------------------------------------------- */
 
 static int sftp_size(struct transport *t, const char *path, uint64_t *out)
@@ -737,6 +754,7 @@ static int sftp_size(struct transport *t, const char *path, uint64_t *out)
 		r = sftp_ready(s);
 	if (r < 0)
 		return r;
+	sftp_file_drop(s);
 	rc = libssh2_sftp_stat_ex(s->sftp, buf_str(&s->path), (unsigned)s->path.len,
 				  LIBSSH2_SFTP_STAT, &a);
 	if (rc)
@@ -814,11 +832,34 @@ static int sftp_read_loop(struct sftp_transport *s, LIBSSH2_SFTP_HANDLE *h, uint
 	return 0;
 }
 
+/* Opens s->path for reading, or keeps the handle of the last read if it
+ * was of the same file and recent: reads of one pack in a row then cost
+ * one round trip each instead of three (open, read, close).  Such reads
+ * see the file as it was when first opened; size and list close it, so a
+ * fetch (size, then read) always opens afresh. */
+static int sftp_file_open(struct sftp_transport *s)
+{
+	if (s->file && strcmp(s->file_path, buf_str(&s->path)) == 0 &&
+	    sftp_now_ms() - s->file_used_ms < SFTP_FILE_KEEP_MS)
+		return 0;
+	sftp_file_drop(s);
+	s->file_path = mem_strdup(buf_str(&s->path));
+	if (!s->file_path)
+		return sftp_fail(s, -ENOMEM, "%s: out of memory", s->shown);
+	s->file = libssh2_sftp_open_ex(s->sftp, s->file_path, (unsigned)s->path.len,
+				       LIBSSH2_FXF_READ, 0, LIBSSH2_SFTP_OPENFILE);
+	if (!s->file) {
+		mem_free(s->file_path);
+		s->file_path = NULL;
+		return sftp_ssh_error(s, libssh2_session_last_errno(s->session), "open");
+	}
+	return 0;
+}
+
 static int sftp_read(struct transport *t, const char *path, uint64_t off, uint64_t len,
 		     transport_sink_fn sink, void *ctx)
 {
 	struct sftp_transport *s = (struct sftp_transport *)t;
-	LIBSSH2_SFTP_HANDLE *h;
 	int r;
 
 	r = sftp_remote(s, path, false);
@@ -827,15 +868,15 @@ static int sftp_read(struct transport *t, const char *path, uint64_t off, uint64
 	if (len > UINT64_MAX - off)
 		return sftp_fail(s, -EINVAL, "%s: %s: range past 2^64", s->shown, path);
 	r = sftp_ready(s);
+	if (r >= 0)
+		r = sftp_file_open(s);
 	if (r < 0)
 		return r;
-	h = libssh2_sftp_open_ex(s->sftp, buf_str(&s->path), (unsigned)s->path.len,
-				 LIBSSH2_FXF_READ, 0, LIBSSH2_SFTP_OPENFILE);
-	if (!h)
-		return sftp_ssh_error(s, libssh2_session_last_errno(s->session), "open");
-	libssh2_sftp_seek64(h, off);
-	r = sftp_read_loop(s, h, len, sink, ctx);
-	sftp_handle_close(s, h);
+	libssh2_sftp_seek64(s->file, off);
+	r = sftp_read_loop(s, s->file, len, sink, ctx);
+	if (s->broken)
+		sftp_file_drop(s);
+	s->file_used_ms = sftp_now_ms();
 	return r;
 }
 
@@ -866,6 +907,7 @@ static int sftp_list(struct transport *t, const char *dir,
 		r = sftp_ready(s);
 	if (r < 0)
 		return r;
+	sftp_file_drop(s);
 	h = libssh2_sftp_open_ex(s->sftp, buf_str(&s->path), (unsigned)s->path.len, 0, 0,
 				 LIBSSH2_SFTP_OPENDIR);
 	if (!h)

@@ -322,6 +322,29 @@ static void test_sink_abort(void)
 	mem_free(s.p);
 }
 
+/* A file replaced on the server (as a head is): a size, then a read, see
+ * the new version even though reads of one file share an open handle. */
+static void test_replaced_file(void)
+{
+	struct transport *t = open_ok(url4, &opts);
+	struct sink s;
+	uint64_t sz;
+
+	write_file("heads/demo", "version 1\n", 10);
+	sink_init(&s, 100);
+	CHECK_OK(read_into(t, "heads/demo", 0, 10, &s));
+	CHECK_OK(read_into(t, "heads/demo", 8, 2, &s));
+	CHECK(s.len == 12 && memcmp(s.p, "version 1\n1\n", 12) == 0);
+	write_file("heads/demo", "version 22\n", 11);
+	CHECK_OK(transport_sftp_ops.size(t, "heads/demo", &sz));
+	CHECK_EQ_U(sz, 11);
+	s.len = 0;
+	CHECK_OK(read_into(t, "heads/demo", 0, 11, &s));
+	CHECK(s.len == 11 && memcmp(s.p, "version 22\n", 11) == 0);
+	transport_sftp_ops.close(t);
+	mem_free(s.p);
+}
+
 struct names {
 	char got[16][64];
 	size_t n;
@@ -353,9 +376,9 @@ static void test_list(void)
 	struct names nm = { 0 };
 
 	CHECK_OK(transport_sftp_ops.list(t, "", collect, &nm));
-	CHECK_EQ_U(nm.n, 5);
+	CHECK_EQ_U(nm.n, 6);
 	CHECK(has(&nm, "big.bin") && has(&nm, "small.txt") && has(&nm, "empty") &&
-	      has(&nm, UNICODE_NAME) && has(&nm, "packs"));
+	      has(&nm, UNICODE_NAME) && has(&nm, "packs") && has(&nm, "heads"));
 	nm.n = 0;
 	CHECK_OK(transport_sftp_ops.list(t, "packs/ab", collect, &nm));
 	CHECK_EQ_U(nm.n, 3);
@@ -564,6 +587,38 @@ static void test_weak_corrupt(void)
 	mem_free(s.p);
 }
 
+/* Satellite-like latency: libssh2's read-ahead keeps the link busy. */
+static void test_weak_latency(void)
+{
+	int port = proxy_start("latency", "--latency 150 --rate 2M");
+	struct transport_opts o = opts;
+	struct transport *t;
+	char url[900];
+	struct sink s;
+	double t0, dt;
+
+	o.known_hosts = known_hosts_for_port(port, "");
+	snprintf(url, sizeof(url), "sftp://%s@127.0.0.1:%d%s", getenv("FERRY_SFTP_USER"), port,
+		 www);
+	t0 = now_s();
+	t = open_ok(url, &o);
+	printf("# sftp: connect, host key check and login through 150 ms each way: %.2f s\n",
+	       now_s() - t0);
+	sink_init(&s, 1u << 20);
+	t0 = now_s();
+	for (int i = 0; i < 3; i++) {
+		s.len = 0;
+		CHECK_OK(read_into(t, "big.bin", (uint64_t)i << 20, 1u << 20, &s));
+		CHECK(s.len == 1u << 20 && memcmp(s.p, big + ((size_t)i << 20), s.len) == 0);
+	}
+	dt = now_s() - t0;
+	printf("# sftp: 3 x 1 MiB through 150 ms each way at 2 MiB/s: %.2f s\n", dt);
+	CHECK(dt > 1.5);
+	transport_sftp_ops.close(t);
+	proxy_stop("latency");
+	mem_free(s.p);
+}
+
 /* Each allocation of open fails in turn, those made while connected too. */
 static void test_open_out_of_memory(void)
 {
@@ -612,6 +667,7 @@ int main(void)
 		{ "read ranges", test_read_ranges },
 		{ "reads past the end, missing files, bad paths", test_read_errors },
 		{ "a sink's error stops the read", test_sink_abort },
+		{ "a replaced file is read afresh after a size", test_replaced_file },
 		{ "list", test_list },
 		{ "IPv6", test_ipv6 },
 		{ "a changed host key is refused", test_host_key_changed },
@@ -622,6 +678,7 @@ int main(void)
 		{ "weak link: reset, then reconnect", test_weak_reset },
 		{ "weak link: stall hits the timeout", test_weak_stall },
 		{ "weak link: corruption never passes SSH", test_weak_corrupt },
+		{ "weak link: latency", test_weak_latency },
 		{ "open under allocation failure", test_open_out_of_memory },
 		{ "servers stop", test_servers_stop },
 		{ 0 },
