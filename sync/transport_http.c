@@ -430,8 +430,8 @@ static int http_curl_error(struct http_transport *h, CURLcode rc, const struct h
 	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
 	case CURLE_SSL_INVALIDCERTSTATUS:
 		return http_fail(h, -EKEYREJECTED,
-				 "%s: TLS certificate refused (%s); if this mirror uses a private "
-				 "CA, give its certificate as ca_file",
+				 "%s: TLS certificate refused; if this mirror uses a private CA, "
+				 "give its certificate as ca_file (%s)",
 				 s, why);
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_CERTPROBLEM:
