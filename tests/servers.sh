@@ -3,36 +3,41 @@
 #
 # Starts nginx (HTTP and HTTPS, with a CA and server certificate made here
 # by openssl), OpenSSH's sshd (SFTP only, key login, its own host key) and
-# tests/tools/weakproxy, each on free ports of both 127.0.0.1 and [::1],
-# all state in one directory DIR.  Nothing outside DIR is touched except
+# tests/tools/weakproxy, each on free ports of both 127.0.0.1 and [::1].
+# All their state (configs, keys, logs, pids) lives in one directory,
+# $FERRY_SERVERS_DIR, made under $FERRY_TEST_TMP (or /tmp) by the first
+# start if unset, and exported.  Nothing outside it is touched except
 # /run/sshd, the privilege-separation directory sshd insists on when it
 # runs as root (created empty, as Debian's own unit does).  /etc/ssh and
 # /etc/nginx are never read: every server gets a config file written here.
 #
-# Every process started is recorded in DIR/pids with its start time, and
-# servers_stop kills exactly those (and the children sshd forked for
-# sessions), never anything found by name.  With FERRY_SERVERS_OWNER=PID
-# in the environment, a watchdog stops everything once PID is gone, so a
-# test that crashes leaves no server behind.
+# Every process started is recorded in $FERRY_SERVERS_DIR/pids with its
+# start time, and servers_stop kills exactly those (and the children sshd
+# forked for sessions), never anything found by name.  With
+# FERRY_SERVERS_OWNER=PID in the environment, a watchdog stops everything
+# once PID is gone, so a test that crashes leaves no server behind.
 #
 # As a library (bash):
 #   . tests/servers.sh
-#   servers_nginx_start DIR WWW     exports FERRY_HTTP_PORT FERRY_HTTPS_PORT FERRY_CA
-#                                   FERRY_NGINX_LOG (access log: one line per request)
-#   servers_sshd_start DIR          exports FERRY_SFTP_PORT FERRY_SSH_KEY FERRY_KNOWN_HOSTS
-#                                   FERRY_SFTP_USER, and for refusal tests
-#                                   FERRY_KNOWN_HOSTS_WRONG (same names, another key)
-#                                   FERRY_SSH_KEY_UNAUTHORIZED (a key sshd does not accept)
-#   servers_proxy_start DIR NAME ARG...
-#                                   runs weakproxy ARG... (listening on 127.0.0.1 unless
-#                                   ARG has --listen); exports FERRY_PROXY_PORT
-#   servers_proxy_stop DIR NAME
-#   servers_stop DIR                stops everything started with DIR
-# Each start function also prints its KEY=VALUE lines.
+#   servers_nginx_start WWW     serves the folder WWW; exports FERRY_HTTP_PORT
+#                               FERRY_HTTPS_PORT FERRY_CA, and FERRY_NGINX_LOG (the
+#                               access log: one line per request)
+#   servers_sshd_start [ROOT]   exports FERRY_SFTP_PORT FERRY_SSH_KEY FERRY_KNOWN_HOSTS
+#                               FERRY_SFTP_USER, FERRY_SFTP_ROOT (ROOT made absolute:
+#                               the path part of an sftp:// URL for it), and for
+#                               refusal tests FERRY_KNOWN_HOSTS_WRONG (same names,
+#                               another key) and FERRY_SSH_KEY_UNAUTHORIZED
+#   servers_proxy_start NAME ARG...
+#                               runs weakproxy ARG... (on 127.0.0.1 unless ARG has
+#                               --listen); exports FERRY_PROXY_PORT
+#   servers_proxy_stop NAME
+#   servers_stop [DIR]          stops everything started in DIR ($FERRY_SERVERS_DIR)
+# Each start function also prints its KEY=VALUE lines (FERRY_SERVERS_DIR too).
 #
-# As a command (for C tests, through popen):
-#   tests/servers.sh nginx DIR WWW | sshd DIR | proxy DIR NAME ARG... |
-#                    proxy-stop DIR NAME | stop DIR
+# As a command (for C tests, through popen; set FERRY_SERVERS_DIR first, or
+# take it from the first start's output):
+#   tests/servers.sh nginx WWW | sshd [ROOT] | proxy NAME ARG... |
+#                    proxy-stop NAME | stop [DIR]
 #
 # nginx locations (same on both ports):
 #   /            the folder WWW
@@ -49,6 +54,17 @@
 SERVERS_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 servers__log() { echo "servers.sh: $*" >&2; }
+
+# The state directory, made and exported on first use.
+servers__dir() {
+	if [ -z "${FERRY_SERVERS_DIR:-}" ]; then
+		FERRY_SERVERS_DIR=$(mktemp -d "${FERRY_TEST_TMP:-/tmp}/ferry-servers.XXXXXX") || return 1
+	fi
+	mkdir -p "$FERRY_SERVERS_DIR" || return 1
+	FERRY_SERVERS_DIR=$(cd "$FERRY_SERVERS_DIR" && pwd) || return 1
+	export FERRY_SERVERS_DIR
+	echo "FERRY_SERVERS_DIR=$FERRY_SERVERS_DIR"
+}
 
 # The start time of a process (field 22 of /proc/PID/stat), so a recorded
 # pid that was reused by someone else's process is never killed.
@@ -218,10 +234,11 @@ http {
 EOF
 }
 
-servers_nginx_start() { # dir www
+servers_nginx_start() { # www
 	local d www hp sp pid st try
-	d=$(cd "$1" && pwd) || return 1
-	www=$(cd "$2" && pwd) || return 1
+	www=$(cd "${1:?servers_nginx_start WWW}" && pwd) || return 1
+	servers__dir || return 1
+	d=$FERRY_SERVERS_DIR
 	servers_ca_make "$d" || { servers__log "openssl failed: $(tail -n 3 "$d/openssl.log")"; return 1; }
 	for try in 1 2 3 4 5; do
 		hp=$(servers__port) && sp=$(servers__port) || return 1
@@ -281,9 +298,11 @@ LogLevel VERBOSE
 EOF
 }
 
-servers_sshd_start() { # dir
-	local d port pid st user try hostpub
-	d=$(cd "$1" && pwd) || return 1
+servers_sshd_start() { # [root]
+	local d port pid st user try hostpub root=/
+	[ $# -gt 0 ] && { root=$(cd "$1" && pwd) || return 1; }
+	servers__dir || return 1
+	d=$FERRY_SERVERS_DIR
 	user=$(id -un)
 	if [ ! -e "$d/ssh_host_ed25519_key" ]; then
 		ssh-keygen -q -t ed25519 -N '' -C ferry-test-host -f "$d/ssh_host_ed25519_key" &&
@@ -315,7 +334,7 @@ servers_sshd_start() { # dir
 			echo "[127.0.0.1]:$port,[::1]:$port,[localhost]:$port $hostpub" >"$d/known_hosts"
 			hostpub=$(cut -d' ' -f1,2 "$d/ssh_other_host_key.pub")
 			echo "[127.0.0.1]:$port,[::1]:$port,[localhost]:$port $hostpub" >"$d/known_hosts.wrong"
-			export FERRY_SFTP_PORT=$port FERRY_SSH_KEY=$d/id_ed25519
+			export FERRY_SFTP_PORT=$port FERRY_SSH_KEY=$d/id_ed25519 FERRY_SFTP_ROOT=$root
 			export FERRY_KNOWN_HOSTS=$d/known_hosts FERRY_SFTP_USER=$user
 			export FERRY_KNOWN_HOSTS_WRONG=$d/known_hosts.wrong
 			export FERRY_SSH_KEY_UNAUTHORIZED=$d/id_stranger
@@ -323,6 +342,7 @@ servers_sshd_start() { # dir
 			echo "FERRY_SSH_KEY=$d/id_ed25519"
 			echo "FERRY_KNOWN_HOSTS=$d/known_hosts"
 			echo "FERRY_SFTP_USER=$user"
+			echo "FERRY_SFTP_ROOT=$root"
 			echo "FERRY_KNOWN_HOSTS_WRONG=$d/known_hosts.wrong"
 			echo "FERRY_SSH_KEY_UNAUTHORIZED=$d/id_stranger"
 			return 0
@@ -338,9 +358,11 @@ servers__weakproxy() {
 	echo "$b/tests/tools/weakproxy"
 }
 
-servers_proxy_start() { # dir name arg...
-	local d=$1 name=$2 bin pid st i port
-	shift 2
+servers_proxy_start() { # name arg...
+	local d name=${1:?servers_proxy_start NAME ARG...} bin pid st i port
+	shift
+	servers__dir >/dev/null || return 1
+	d=$FERRY_SERVERS_DIR
 	bin=$(servers__weakproxy)
 	[ -x "$bin" ] || { servers__log "$bin is not built"; return 1; }
 	rm -f "$d/proxy-$name.port"
@@ -378,15 +400,17 @@ servers__stop_matching() { # dir name-pattern
 	printf '%s' "$rest" >"$d/pids"
 }
 
-servers_proxy_stop() { # dir name
-	servers__stop_matching "$1" "proxy-$2"
+servers_proxy_stop() { # name
+	[ -n "${FERRY_SERVERS_DIR:-}" ] || return 0
+	servers__stop_matching "$FERRY_SERVERS_DIR" "proxy-${1:?servers_proxy_stop NAME}"
 }
 
-servers_stop() { # dir
-	[ -d "$1" ] || return 0
-	servers__stop_matching "$1" watch
-	servers__stop_matching "$1" '*'
-	rm -f "$1/pids" "$1/watch.started"
+servers_stop() { # [dir]
+	local d=${1:-${FERRY_SERVERS_DIR:-}}
+	[ -n "$d" ] && [ -d "$d" ] || return 0
+	servers__stop_matching "$d" watch
+	servers__stop_matching "$d" '*'
+	rm -f "$d/pids" "$d/watch.started"
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
@@ -399,7 +423,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	proxy-stop) servers_proxy_stop "$@" ;;
 	stop) servers_stop "$@" ;;
 	*)
-		echo "usage: $0 nginx DIR WWW | sshd DIR | proxy DIR NAME ARG... | proxy-stop DIR NAME | stop DIR" >&2
+		echo "usage: $0 nginx WWW | sshd [ROOT] | proxy NAME ARG... | proxy-stop NAME | stop [DIR]" >&2
 		exit 2
 		;;
 	esac

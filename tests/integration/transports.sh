@@ -10,7 +10,7 @@
 . "$SRC/tests/servers.sh"
 S=$T/srv
 mkdir -p "$S" "$T/www/sub"
-export FERRY_SERVERS_OWNER=$$
+export FERRY_SERVERS_OWNER=$$ FERRY_SERVERS_DIR=$S
 trap 'servers_stop "$S"; servers_stop "$T/srv2"' EXIT
 python3 -c 'import os; open(os.sys.argv[1], "wb").write(os.urandom(600000))' "$T/www/big.bin"
 printf 'hello\n' >"$T/www/small.txt"
@@ -47,12 +47,12 @@ EOF
 get() { python3 "$T/client.py" "$@"; }
 ge() { python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= float(sys.argv[2]) else 1)' "$1" "$2"; }
 
-if ! servers_nginx_start "$S" "$T/www" >/dev/null; then
+if ! servers_nginx_start "$T/www" >/dev/null; then
 	fail "nginx starts"
 	finish
 fi
 ok "nginx starts on ports $FERRY_HTTP_PORT (http) and $FERRY_HTTPS_PORT (https)"
-if ! servers_sshd_start "$S" >/dev/null; then
+if ! servers_sshd_start "$T/www" >/dev/null; then
 	fail "sshd starts: $(tail -n 3 "$S/sshd.log")"
 	finish
 fi
@@ -95,7 +95,7 @@ check "/moved/ redirects and /broken/ fails" statuses
 
 # ---- sshd -------------------------------------------------------------------
 sftp_get() { # host known_hosts key out
-	printf 'get %s %s\n' "$T/www/big.bin" "$4" >"$T/batch"
+	printf 'get %s %s\n' "$FERRY_SFTP_ROOT/big.bin" "$4" >"$T/batch"
 	sftp -q -b "$T/batch" -P "$FERRY_SFTP_PORT" -i "$3" -o IdentitiesOnly=yes -o BatchMode=yes \
 		-o StrictHostKeyChecking=yes -o UserKnownHostsFile="$2" -o GlobalKnownHostsFile=/dev/null \
 		"$FERRY_SFTP_USER@$1"
@@ -112,7 +112,7 @@ else ok "sshd refuses a key that is not authorized"; fi
 
 # ---- weakproxy ----------------------------------------------------------------
 proxy() { # name args... -> $P
-	servers_proxy_start "$S" "$@" --to "127.0.0.1:$FERRY_HTTP_PORT" >/dev/null || return 1
+	servers_proxy_start "$@" --to "127.0.0.1:$FERRY_HTTP_PORT" >/dev/null || return 1
 	P=$FERRY_PROXY_PORT
 }
 read_result() { read -r RAW HEAD FIRST TOTAL GAP END <<<"$1"; }
@@ -167,7 +167,7 @@ check "  the same for the same seed, another for another" test "$cutA" = "$cutB"
 sleep 300 &
 bystander=$!
 pids=$(awk '{print $2}' "$S/pids")
-servers_stop "$S"
+servers_stop
 alive=
 for p in $pids; do [ -d "/proc/$p" ] && [ "$(awk '{print $3}' "/proc/$p/stat")" != Z ] && alive="$alive $p"; done
 check "servers_stop ends every process it started" test -z "$alive"
@@ -179,7 +179,7 @@ kill "$bystander"
 mkdir -p "$T/srv2"
 sleep 300 &
 owner=$!
-FERRY_SERVERS_OWNER=$owner servers_nginx_start "$T/srv2" "$T/www" >/dev/null
+FERRY_SERVERS_OWNER=$owner FERRY_SERVERS_DIR=$T/srv2 servers_nginx_start "$T/www" >/dev/null
 npid=$(awk '$1 == "nginx" {print $2}' "$T/srv2/pids")
 kill "$owner"
 for i in $(seq 1 50); do

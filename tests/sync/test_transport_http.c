@@ -25,6 +25,7 @@
 #include "tests/harness.h"
 
 #define BIG_SIZE ((3u << 20) + 4321u)
+#define PROXY_TARGET_PORT "FERRY_HTTP_PORT"
 
 static char www[600], state[600];
 static uint8_t *big;
@@ -100,8 +101,9 @@ static int proxy_start(const char *name, const char *args)
 {
 	char cmd[1024];
 
-	snprintf(cmd, sizeof(cmd), "proxy '%s' %s --to 127.0.0.1:%s %s", state, name,
-		 getenv("FERRY_HTTP_PORT"), args);
+	CHECK(getenv(PROXY_TARGET_PORT));
+	snprintf(cmd, sizeof(cmd), "proxy %s --to 127.0.0.1:%s %s", name,
+		 getenv(PROXY_TARGET_PORT), args);
 	CHECK_OK(servers(cmd));
 	return atoi(getenv("FERRY_PROXY_PORT"));
 }
@@ -110,7 +112,7 @@ static void proxy_stop(const char *name)
 {
 	char cmd[700];
 
-	snprintf(cmd, sizeof(cmd), "proxy-stop '%s' %s", state, name);
+	snprintf(cmd, sizeof(cmd), "proxy-stop %s", name);
 	CHECK_OK(servers(cmd));
 }
 
@@ -288,7 +290,8 @@ static void test_servers_start(void)
 
 	snprintf(args, sizeof(args), "%d", (int)getpid());
 	setenv("FERRY_SERVERS_OWNER", args, 1);
-	snprintf(args, sizeof(args), "nginx '%s' '%s'", state, www);
+	setenv("FERRY_SERVERS_DIR", state, 1);
+	snprintf(args, sizeof(args), "nginx '%s'", www);
 	CHECK_OK(servers(args));
 	CHECK(getenv("FERRY_HTTP_PORT") && getenv("FERRY_HTTPS_PORT") && getenv("FERRY_CA"));
 	snprintf(http_base, sizeof(http_base), "http://127.0.0.1:%s/", getenv("FERRY_HTTP_PORT"));
@@ -850,7 +853,7 @@ static void test_servers_stop(void)
 		kill(hostile_pid, SIGKILL);
 		waitpid(hostile_pid, NULL, 0);
 	}
-	snprintf(args, sizeof(args), "stop '%s'", state);
+	snprintf(args, sizeof(args), "stop");
 	CHECK_OK(servers(args));
 	{
 		struct transport *t = open_ok(http_base, NULL);

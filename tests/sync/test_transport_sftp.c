@@ -20,6 +20,7 @@
 #include "tests/harness.h"
 
 #define BIG_SIZE ((3u << 20) + 4321u)
+#define PROXY_TARGET_PORT "FERRY_SFTP_PORT"
 #define UNICODE_NAME "ᠮᠣᠩᠭᠣᠯ ཀཁག 课本.txt"
 
 static char www[600], state[600];
@@ -130,8 +131,9 @@ static int proxy_start(const char *name, const char *args)
 {
 	char cmd[1024];
 
-	snprintf(cmd, sizeof(cmd), "proxy '%s' %s --to 127.0.0.1:%s %s", state, name,
-		 getenv("FERRY_SFTP_PORT"), args);
+	CHECK(getenv(PROXY_TARGET_PORT));
+	snprintf(cmd, sizeof(cmd), "proxy %s --to 127.0.0.1:%s %s", name,
+		 getenv(PROXY_TARGET_PORT), args);
 	CHECK_OK(servers(cmd));
 	return atoi(getenv("FERRY_PROXY_PORT"));
 }
@@ -140,7 +142,7 @@ static void proxy_stop(const char *name)
 {
 	char cmd[700];
 
-	snprintf(cmd, sizeof(cmd), "proxy-stop '%s' %s", state, name);
+	snprintf(cmd, sizeof(cmd), "proxy-stop %s", name);
 	CHECK_OK(servers(cmd));
 }
 
@@ -182,16 +184,18 @@ static void test_servers_start(void)
 
 	snprintf(args, sizeof(args), "%d", (int)getpid());
 	setenv("FERRY_SERVERS_OWNER", args, 1);
-	snprintf(args, sizeof(args), "sshd '%s'", state);
+	setenv("FERRY_SERVERS_DIR", state, 1);
+	snprintf(args, sizeof(args), "sshd '%s'", www);
 	CHECK_OK(servers(args));
 	CHECK(getenv("FERRY_SFTP_PORT") && getenv("FERRY_SSH_KEY") && getenv("FERRY_KNOWN_HOSTS"));
 	snprintf(known_hosts, sizeof(known_hosts), "%s", getenv("FERRY_KNOWN_HOSTS"));
 	snprintf(identity, sizeof(identity), "%s", getenv("FERRY_SSH_KEY"));
 	opts = (struct transport_opts){ .known_hosts = known_hosts, .identity = identity };
+	CHECK(getenv("FERRY_SFTP_ROOT") && strcmp(getenv("FERRY_SFTP_ROOT"), www) == 0);
 	snprintf(url4, sizeof(url4), "sftp://%s@127.0.0.1:%s%s", getenv("FERRY_SFTP_USER"),
-		 getenv("FERRY_SFTP_PORT"), www);
+		 getenv("FERRY_SFTP_PORT"), getenv("FERRY_SFTP_ROOT"));
 	snprintf(url6, sizeof(url6), "sftp://%s@[::1]:%s%s/", getenv("FERRY_SFTP_USER"),
-		 getenv("FERRY_SFTP_PORT"), www);
+		 getenv("FERRY_SFTP_PORT"), getenv("FERRY_SFTP_ROOT"));
 }
 
 static void test_handles(void)
@@ -651,7 +655,7 @@ static void test_servers_stop(void)
 	struct transport *t = NULL;
 	char args[700];
 
-	snprintf(args, sizeof(args), "stop '%s'", state);
+	snprintf(args, sizeof(args), "stop");
 	CHECK_OK(servers(args));
 	CHECK_EQ_I(transport_sftp_ops.open(&t, url4, &opts), -ECONNREFUSED);
 	mem_free(big);
