@@ -136,13 +136,15 @@ static int sftp_hexval(char c)
 	return -1;
 }
 
-/* Percent-decodes s[0..n) into a new string; refuses NUL and control bytes. */
-static char *sftp_unescape(const char *s, size_t n)
+/* Percent-decodes s[0..n) into *out (caller frees): -EINVAL for a bad
+ * escape, NUL or a control byte, -ENOMEM. */
+static int sftp_unescape(char **out, const char *s, size_t n)
 {
-	char *out = mem_alloc(n + 1), *o = out;
+	char *o = mem_alloc(n + 1);
 
-	if (!out)
-		return NULL;
+	*out = o;
+	if (!o)
+		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		int c = (unsigned char)s[i];
 
@@ -150,21 +152,15 @@ static char *sftp_unescape(const char *s, size_t n)
 			int hi = i + 2 < n ? sftp_hexval(s[i + 1]) : -1;
 			int lo = i + 2 < n ? sftp_hexval(s[i + 2]) : -1;
 
-			if (hi < 0 || lo < 0) {
-				mem_free(out);
-				return NULL;
-			}
-			c = hi * 16 + lo;
+			c = hi < 0 || lo < 0 ? 0 : hi * 16 + lo;
 			i += 2;
 		}
-		if (c < 0x20 || c == 0x7f) {
-			mem_free(out);
-			return NULL;
-		}
+		if (c < 0x20 || c == 0x7f)
+			return -EINVAL;
 		*o++ = (char)c;
 	}
 	*o = '\0';
-	return out;
+	return 0;
 }
 
 static bool sftp_host_ok(const char *h)
@@ -180,7 +176,7 @@ static bool sftp_host_ok(const char *h)
 }
 
 /* "host", "host:port", "[v6]" or "[v6]:port" into host and port. */
-static bool sftp_parse_hostport(struct sftp_transport *s, const char *p, size_t n)
+static int sftp_parse_hostport(struct sftp_transport *s, const char *p, size_t n)
 {
 	const char *end = p + n, *colon;
 	unsigned long port = SFTP_DEFAULT_PORT;
@@ -189,59 +185,72 @@ static bool sftp_parse_hostport(struct sftp_transport *s, const char *p, size_t 
 		const char *close = memchr(p, ']', n);
 
 		if (!close || (close + 1 != end && close[1] != ':'))
-			return false;
+			return -EINVAL;
 		s->host = mem_strndup(p + 1, (size_t)(close - p - 1));
 		colon = close + 1 != end ? close + 1 : NULL;
 	} else {
 		colon = memchr(p, ':', n);
 		s->host = mem_strndup(p, colon ? (size_t)(colon - p) : n);
 	}
-	if (!s->host || !sftp_host_ok(s->host) || (p[0] != '[' && strchr(s->host, ':')))
-		return false;
+	if (!s->host)
+		return -ENOMEM;
+	if (!sftp_host_ok(s->host) || (p[0] != '[' && strchr(s->host, ':')))
+		return -EINVAL;
 	if (colon) {
 		char *e;
 
 		if (colon + 1 == end || colon[1] < '0' || colon[1] > '9')
-			return false;
+			return -EINVAL;
 		port = strtoul(colon + 1, &e, 10);
 		if (e != end || port == 0 || port > 65535)
-			return false;
+			return -EINVAL;
 	}
 	s->port = (unsigned)port;
-	return true;
+	return 0;
 }
 
-static char *sftp_login_name(void)
+static int sftp_login_name(char **out)
 {
 	struct passwd *pw = getpwuid(geteuid());
 	const char *u = pw ? pw->pw_name : getenv("USER");
 
-	return u ? mem_strdup(u) : NULL;
+	*out = NULL;
+	if (!u)
+		return -EINVAL;
+	*out = mem_strdup(u);
+	return *out ? 0 : -ENOMEM;
 }
 
 /* Fills user, host, port and root from url; -EINVAL with a message if it
  * is not an sftp URL ferry can use. */
 static int sftp_parse_url(struct sftp_transport *s, const char *url)
 {
-	const char *auth = url + 7, *slash, *at, *end;
+	const char *auth = url + 7, *slash, *at = NULL, *host, *end;
 	size_t plen;
+	int r;
 
 	if (strncasecmp(url, "sftp://", 7) != 0)
 		return err_set(-EINVAL, "%s: not an sftp:// URL", url);
 	slash = strchr(auth, '/');
 	end = slash ? slash : auth + strlen(auth);
-	at = NULL;
 	for (const char *q = auth; q < end; q++)
 		if (*q == '@')
 			at = q; /* the last '@': a user name may hold an escaped one */
-	s->user = at ? sftp_unescape(auth, (size_t)(at - auth)) : sftp_login_name();
-	if (!s->user || !*s->user || strchr(s->user, ':'))
-		return err_set(-EINVAL, "%s: bad user name (no passwords in URLs: keys only)", url);
-	if (!sftp_parse_hostport(s, at ? at + 1 : auth, (size_t)(end - (at ? at + 1 : auth))))
-		return err_set(-EINVAL, "%s: bad host or port", url);
-	s->root = slash ? sftp_unescape(slash, strlen(slash)) : mem_strdup("");
-	if (!s->root)
-		return err_set(-EINVAL, "%s: bad path", url);
+	r = at ? sftp_unescape(&s->user, auth, (size_t)(at - auth)) : sftp_login_name(&s->user);
+	if (r == 0 && (!*s->user || strchr(s->user, ':')))
+		r = -EINVAL;
+	if (r < 0)
+		return err_set(r, "%s: %s", url,
+			       r == -ENOMEM ? "out of memory"
+					    : "bad user name (no passwords in URLs: keys only)");
+	host = at ? at + 1 : auth;
+	r = sftp_parse_hostport(s, host, (size_t)(end - host));
+	if (r < 0)
+		return err_set(r, "%s: %s", url, r == -ENOMEM ? "out of memory" : "bad host or port");
+	r = slash ? sftp_unescape(&s->root, slash, strlen(slash))
+		  : ((s->root = mem_strdup("")) ? 0 : -ENOMEM);
+	if (r < 0)
+		return err_set(r, "%s: %s", url, r == -ENOMEM ? "out of memory" : "bad path");
 	if (strncmp(s->root, "/~", 2) == 0 && (s->root[2] == '/' || s->root[2] == '\0')) {
 		size_t skip = s->root[2] ? 3 : 2;
 
@@ -573,8 +582,9 @@ static int sftp_check_host(struct sftp_transport *s)
 	r = fs_read_file(&f, s->known_hosts, LIMIT_KNOWN_HOSTS_BYTES);
 	if (r < 0) {
 		buf_release(&f);
-		return sftp_fail(s, -EKEYREJECTED, "%s: cannot read known_hosts %s (%s)", s->shown,
-				 s->known_hosts, strerror(-r));
+		return sftp_fail(s, r == -ENOMEM ? r : -EKEYREJECTED,
+				 "%s: cannot read known_hosts %s (%s)", s->shown, s->known_hosts,
+				 strerror(-r));
 	}
 	kh = libssh2_knownhost_init(s->session);
 	r = kh ? sftp_known_load(s, kh, &f) : sftp_fail(s, -ENOMEM, "%s: out of memory", s->shown);

@@ -9,6 +9,7 @@
  * everything; a watchdog in servers.sh does it if this program dies first.
  */
 #include <netinet/in.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -222,6 +223,40 @@ static void test_open_refuses_bad_urls(void)
 
 		CHECK_MSG(r == -EINVAL, "%s: %d", bad[i], r);
 		CHECK(t == NULL);
+	}
+}
+
+/* The forms an sftp URL may take all reach the same folder: no user (the
+ * login name), a trailing '/', an escaped byte, a path from the login
+ * folder ("/~/"). */
+static void test_url_forms(void)
+{
+	struct passwd *pw = getpwuid(geteuid());
+	char urls[4][1600], up[300] = "";
+	const char *port = getenv("FERRY_SFTP_PORT"), *www_tail = strrchr(www, '/') + 1;
+	size_t head = (size_t)(www_tail - www);
+
+	CHECK(pw && pw->pw_dir[0] == '/');
+	for (const char *p = pw->pw_dir; *p; p++) /* from the login folder up to / */
+		if (*p == '/' && p[1] && strlen(up) + 3 < sizeof(up))
+			strcat(up, "../");
+	snprintf(urls[0], sizeof(urls[0]), "sftp://127.0.0.1:%s%s", port, www);
+	snprintf(urls[1], sizeof(urls[1]), "sftp://%s@localhost:%s%s//", getenv("FERRY_SFTP_USER"),
+		 port, www);
+	snprintf(urls[2], sizeof(urls[2]), "sftp://%s@127.0.0.1:%s%.*s%%77ww", getenv("FERRY_SFTP_USER"),
+		 port, (int)head, www);
+	snprintf(urls[3], sizeof(urls[3]), "sftp://%s@127.0.0.1:%s/~/%s%s", getenv("FERRY_SFTP_USER"),
+		 port, up, www + 1);
+	CHECK_STR(www_tail, "www");
+	for (size_t i = 0; i < ARRAY_SIZE(urls); i++) {
+		struct transport *t = NULL;
+		uint64_t sz = 0;
+		int r = transport_sftp_ops.open(&t, urls[i], &opts);
+
+		CHECK_MSG(r == 0, "%s: %d (%s)", urls[i], r, err_detail());
+		r = transport_sftp_ops.size(t, "small.txt", &sz);
+		CHECK_MSG(r == 0 && sz == 6, "%s: %d (%s)", urls[i], r, t->detail);
+		transport_sftp_ops.close(t);
 	}
 }
 
@@ -645,7 +680,8 @@ static void test_open_out_of_memory(void)
 			transport_sftp_ops.close(t);
 			continue;
 		}
-		CHECK_MSG(r < 0 && t == NULL, "failing allocation %ld: %d", n, r);
+		CHECK_MSG(r == -ENOMEM && t == NULL, "failing allocation %ld: %d (%s)", n, r,
+			  err_detail());
 	}
 	transport_sftp_ops.close(NULL);
 }
@@ -667,6 +703,7 @@ int main(void)
 		{ "servers start", test_servers_start },
 		{ "handles sftp only", test_handles },
 		{ "open refuses bad URLs", test_open_refuses_bad_urls },
+		{ "URL forms", test_url_forms },
 		{ "size", test_size },
 		{ "read ranges", test_read_ranges },
 		{ "reads past the end, missing files, bad paths", test_read_errors },
