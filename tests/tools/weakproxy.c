@@ -16,7 +16,8 @@
  *   --latency MS        every byte leaves MS milliseconds after it arrived
  * Faults (server-to-client bytes, counted per connection from its first
  * byte, so a fault lands at a known offset of a response):
- *   --reset-after N[-M]     after N bytes, reset both ends (RST)
+ *   --reset-after N[-M]     after N bytes, reset both ends (RST) once the
+ *                           client has acknowledged all N, so it gets them all
  *   --truncate-after N[-M]  after N bytes, close both ends cleanly (FIN)
  *   --stall-after N --stall-for SECS
  *                           after N bytes, forward nothing for SECS
