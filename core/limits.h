@@ -54,4 +54,9 @@
 #define LIMIT_GIT_COMMIT_BYTES (1u << 20)        /* one commit object */
 #define LIMIT_GIT_REFNAME_BYTES 255u
 
+/* Network transports (sync/transport_http.c, sync/transport_sftp.c). */
+#define LIMIT_HTTP_REDIRECTS 8u                  /* hops followed for one request */
+#define LIMIT_KNOWN_HOSTS_BYTES (4u << 20)       /* an OpenSSH known_hosts file */
+#define LIMIT_LIST_ENTRIES (1u << 22)            /* entries of one remote folder listing */
+
 #endif
