@@ -305,6 +305,17 @@ int db_op_end(struct db *db, int r)
 	return r;
 }
 
+void db_tx_abandon(struct db *db)
+{
+	if (!sqlite3_get_autocommit(db->h))
+		st_quiet(db, ST_ROLLBACK);
+}
+
+int64_t db_last_rowid(struct db *db)
+{
+	return sqlite3_last_insert_rowid(db->h);
+}
+
 /* ---- reading columns ---------------------------------------------------- */
 
 int db_col_bad(sqlite3_stmt *s, int i)
@@ -313,6 +324,11 @@ int db_col_bad(sqlite3_stmt *s, int i)
 
 	return err_set(-EBADMSG, "%s: malformed value in column %s",
 		       sqlite3_db_filename(sqlite3_db_handle(s), "main"), name ? name : "?");
+}
+
+bool db_col_null(sqlite3_stmt *s, int i)
+{
+	return sqlite3_column_type(s, i) == SQLITE_NULL;
 }
 
 int db_col_int(int64_t *out, sqlite3_stmt *s, int i)

@@ -1,13 +1,13 @@
 /*
  * db_sqlite_int.h — what the files of the SQLite adapter share.
  *
- * The store database (db.h) is written in three files, and only they
- * include this header and sqlite3.h: db_sqlite.c (the handle, SQLite's
- * heap, errors, statements, values and columns, transactions, the check),
- * db_sqlite_schema.c (the schema, its verification and its migrations)
- * and db_sqlite_tables.c (the rows: chunks, packs, channels, ...).  SQLite's
- * types appear here as incomplete structs, so the header does not need
- * sqlite3.h itself.
+ * The store database (db.h) is written in three files that share this
+ * header: db_sqlite.c (the handle, SQLite's heap, errors, statements,
+ * values and columns, transactions, the check), db_sqlite_schema.c (the
+ * schema, its verification and its migrations) and db_sqlite_tables.c (the
+ * rows: chunks, packs, channels, ...).  Only db_sqlite.c includes sqlite3.h
+ * and calls SQLite; the other two speak SQL through the functions below,
+ * where SQLite's types appear as incomplete structs.
  *
  * Every SQL text ferry runs is in STATEMENTS below, named ST_<NAME>.  A
  * statement is prepared the first time it is used and kept in the handle;
@@ -205,6 +205,13 @@ int db_st_walk(struct db *db, enum st id, const struct val *v, size_t n, emit_fn
 int db_op_begin(struct db *db) FERRY_MUST_USE;
 int db_op_end(struct db *db, int r) FERRY_MUST_USE;
 
+/* Rolls back an open transaction, if any, keeping the detail of the error
+ * being unwound. */
+void db_tx_abandon(struct db *db);
+
+/* The rowid of the last row this handle inserted. */
+int64_t db_last_rowid(struct db *db);
+
 /* One-shot SQL written in this adapter (never from outside), for open. */
 int db_exec_sql(struct db *db, const char *sql) FERRY_MUST_USE;
 /* Runs sql and reads column 0 of its first row into *int_out and/or
@@ -225,6 +232,7 @@ int db_arg_commit(const char *s) FERRY_MUST_USE;
 /* Column readers: -EBADMSG (with the column named) for a value of the
  * wrong type, range or length.  Pointers are borrowed from the row. */
 int db_col_bad(struct sqlite3_stmt *s, int i) FERRY_MUST_USE;
+bool db_col_null(struct sqlite3_stmt *s, int i);
 int db_col_int(int64_t *out, struct sqlite3_stmt *s, int i) FERRY_MUST_USE;
 /* An integer in [0, max]. */
 int db_col_uint(uint64_t *out, struct sqlite3_stmt *s, int i, uint64_t max) FERRY_MUST_USE;

@@ -14,9 +14,9 @@
  */
 #include "sync/db_sqlite_int.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 
+#include "core/limits.h"
 #include "core/mem.h"
 
 /* ---- schema ------------------------------------------------------------- */
@@ -219,19 +219,25 @@ static int migrate(struct db *db, bool create)
 	r = migrate_locked(db, create);
 	if (r >= 0)
 		r = db_exec_sql(db, "COMMIT");
-	if (r < 0 && !sqlite3_get_autocommit(db->h))
-		(void)sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+	if (r < 0)
+		db_tx_abandon(db);
 	return r;
 }
 
-static int schema_match(uint64_t *seen, sqlite3_stmt *s, const char *path)
+static int schema_match(uint64_t *seen, struct sqlite3_stmt *s, const char *path)
 {
-	const char *type = (const char *)sqlite3_column_text(s, 0);
-	const char *name = (const char *)sqlite3_column_text(s, 1);
-	const char *table = (const char *)sqlite3_column_text(s, 2);
-	const char *sql = (const char *)sqlite3_column_text(s, 3);
+	const char *type, *name, *table, *sql;
+	int r = db_col_text(&type, s, 0, LIMIT_NAME_BYTES, false);
 
-	for (size_t i = 0; type && name && table && i < ARRAY_SIZE(schema); i++) {
+	if (r >= 0)
+		r = db_col_text(&name, s, 1, LIMIT_NAME_BYTES, false);
+	if (r >= 0)
+		r = db_col_text(&table, s, 2, LIMIT_NAME_BYTES, false);
+	if (r >= 0)
+		r = db_col_text(&sql, s, 3, LIMIT_DB_VALUE_BYTES, true);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < ARRAY_SIZE(schema); i++) {
 		const struct schema_object *o = &schema[i];
 
 		if (strcmp(type, o->type) != 0 || strcmp(name, o->name) != 0)
@@ -243,13 +249,13 @@ static int schema_match(uint64_t *seen, sqlite3_stmt *s, const char *path)
 		return 0;
 	}
 	return err_set(-EBADMSG, "%s: the schema holds %s %s that ferry did not write", path,
-		       type ? type : "an object", name ? name : "");
+		       type, name);
 }
 
 /* Checks that sqlite_schema holds exactly the objects of schema[]. */
 static int schema_verify(struct db *db)
 {
-	AUTO_RESET sqlite3_stmt *s = NULL;
+	AUTO_RESET struct sqlite3_stmt *s = NULL;
 	uint64_t seen = 0;
 	int r = db_st_query(&s, db, ST_SCHEMA, NULL, 0);
 

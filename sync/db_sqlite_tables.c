@@ -9,8 +9,6 @@
  */
 #include "sync/db_sqlite_int.h"
 
-#include <sqlite3.h>
-
 #include "core/limits.h"
 #include "core/mem.h"
 #include "packager/pack.h"
@@ -34,7 +32,7 @@ static int chunk_validate(const struct db_chunk *c)
 	return 0;
 }
 
-static int row_chunk(struct db_chunk *c, sqlite3_stmt *s)
+static int row_chunk(struct db_chunk *c, struct sqlite3_stmt *s)
 {
 	uint64_t stored, raw, type;
 	int r = db_col_hash(&c->id, s, 0);
@@ -61,7 +59,7 @@ static int row_chunk(struct db_chunk *c, sqlite3_stmt *s)
 
 int db_chunk_find(struct db_chunk *out, struct db *db, const struct sha256 *id)
 {
-	AUTO_RESET sqlite3_stmt *s = NULL;
+	AUTO_RESET struct sqlite3_stmt *s = NULL;
 	struct db_chunk c;
 	int r = db_st_query(&s, db, ST_CHUNK_FIND, VALS(v_hash(id)));
 
@@ -94,7 +92,7 @@ int db_chunk_remove(struct db *db, const struct sha256 *id)
 
 int db_chunk_count(uint64_t *out, struct db *db)
 {
-	AUTO_RESET sqlite3_stmt *s = NULL;
+	AUTO_RESET struct sqlite3_stmt *s = NULL;
 	int r = db_st_query(&s, db, ST_CHUNK_COUNT, NULL, 0);
 
 	if (r >= 0)
@@ -106,7 +104,7 @@ int db_chunk_count(uint64_t *out, struct db *db)
 	return r < 0 ? r : 0;
 }
 
-static int emit_chunk(sqlite3_stmt *s, const struct walk *w)
+static int emit_chunk(struct sqlite3_stmt *s, const struct walk *w)
 {
 	struct db_chunk c;
 	int r = row_chunk(&c, s);
@@ -123,7 +121,7 @@ int db_chunks_of_pack_foreach(struct db *db, int64_t pack, db_chunk_fn cb, void 
 
 /* ---- packs -------------------------------------------------------------- */
 
-static int row_pack(struct db_pack *p, sqlite3_stmt *s)
+static int row_pack(struct db_pack *p, struct sqlite3_stmt *s)
 {
 	int r = db_col_int(&p->id, s, 0);
 
@@ -140,7 +138,7 @@ static int row_pack(struct db_pack *p, sqlite3_stmt *s)
 
 static int pack_one(struct db_pack *out, struct db *db, enum st id, struct val key)
 {
-	AUTO_RESET sqlite3_stmt *s = NULL;
+	AUTO_RESET struct sqlite3_stmt *s = NULL;
 	struct db_pack p;
 	int r = db_st_query(&s, db, id, &key, 1);
 
@@ -166,7 +164,7 @@ int db_pack_add(int64_t *id_out, struct db *db, const struct sha256 *name, uint6
 			       (unsigned long long)size, (unsigned long long)chunks);
 	r = db_st_exec(db, ST_PACK_ADD, VALS(v_hash(name), v_u64(size), v_u64(chunks), v_int(now)));
 	if (r == 1) {
-		*id_out = sqlite3_last_insert_rowid(db->h);
+		*id_out = db_last_rowid(db);
 		return 1;
 	}
 	if (r == 0)
@@ -186,7 +184,7 @@ int db_pack_by_name(struct db_pack *out, struct db *db, const struct sha256 *nam
 	return pack_one(out, db, ST_PACK_BY_NAME, v_hash(name));
 }
 
-static int emit_pack(sqlite3_stmt *s, const struct walk *w)
+static int emit_pack(struct sqlite3_stmt *s, const struct walk *w)
 {
 	struct db_pack p;
 	int r = row_pack(&p, s);
@@ -216,7 +214,7 @@ static int arg_channel(const char *name)
 }
 
 /* Reads columns 1.. of CHANNEL_COLS; head is borrowed from the row. */
-static int row_channel(struct db_channel *c, sqlite3_stmt *s)
+static int row_channel(struct db_channel *c, struct sqlite3_stmt *s)
 {
 	const uint8_t *head = NULL;
 	int r = db_col_uint(&c->version, s, 1, DB_U64_MAX);
@@ -239,7 +237,7 @@ static int row_channel(struct db_channel *c, sqlite3_stmt *s)
 
 int db_channel_get(struct db_channel *out, struct db *db, const char *name)
 {
-	AUTO_RESET sqlite3_stmt *s = NULL;
+	AUTO_RESET struct sqlite3_stmt *s = NULL;
 	struct db_channel c = { .name = name };
 	int r = arg_channel(name);
 
@@ -316,7 +314,7 @@ int db_channel_remove(struct db *db, const char *name)
 	return r == 0 ? -ENOENT : r < 0 ? r : 0;
 }
 
-static int emit_channel(sqlite3_stmt *s, const struct walk *w)
+static int emit_channel(struct sqlite3_stmt *s, const struct walk *w)
 {
 	struct db_channel c;
 	int r = db_col_text(&c.name, s, 0, LIMIT_CHANNEL_BYTES, false);
@@ -335,7 +333,7 @@ int db_channel_foreach(struct db *db, db_channel_fn cb, void *ctx)
 
 int db_channel_seen_get(uint64_t *out, struct db *db, const char *name)
 {
-	AUTO_RESET sqlite3_stmt *s = NULL;
+	AUTO_RESET struct sqlite3_stmt *s = NULL;
 	int r = arg_channel(name);
 
 	if (r >= 0)
@@ -362,7 +360,7 @@ int db_channel_seen_put(struct db *db, const char *name, uint64_t version)
 
 /* ---- pending ------------------------------------------------------------ */
 
-static int row_pending(struct db_pending *p, sqlite3_stmt *s)
+static int row_pending(struct db_pending *p, struct sqlite3_stmt *s)
 {
 	int r = db_col_uint(&p->version, s, 1, DB_U64_MAX);
 
@@ -399,7 +397,7 @@ int db_pending_put(struct db *db, const struct db_pending *p)
 
 int db_pending_get(struct db_pending *out, struct db *db, const char *channel)
 {
-	AUTO_RESET sqlite3_stmt *s = NULL;
+	AUTO_RESET struct sqlite3_stmt *s = NULL;
 	struct db_pending p = { .channel = channel };
 	int r = arg_channel(channel);
 
@@ -425,7 +423,7 @@ int db_pending_clear(struct db *db, const char *channel)
 	return r < 0 ? r : r > 0;
 }
 
-static int emit_pending(sqlite3_stmt *s, const struct walk *w)
+static int emit_pending(struct sqlite3_stmt *s, const struct walk *w)
 {
 	struct db_pending p;
 	int r = db_col_text(&p.channel, s, 0, LIMIT_CHANNEL_BYTES, false);
@@ -469,7 +467,7 @@ int db_subscription_remove(struct db *db, const char *channel, const char *path)
 	return r == 0 ? -ENOENT : r < 0 ? r : 0;
 }
 
-static int emit_subscription(sqlite3_stmt *s, const struct walk *w)
+static int emit_subscription(struct sqlite3_stmt *s, const struct walk *w)
 {
 	struct db_subscription x;
 	int r = db_col_text(&x.channel, s, 0, LIMIT_CHANNEL_BYTES, false);
@@ -515,7 +513,7 @@ int db_source_remove(struct db *db, const char *url)
 	return db_op_end(db, r < 0 ? r : 0);
 }
 
-static int emit_source(sqlite3_stmt *s, const struct walk *w)
+static int emit_source(struct sqlite3_stmt *s, const struct walk *w)
 {
 	struct db_source x;
 	int64_t prio = 0;
@@ -563,7 +561,7 @@ int db_trust_remove(struct db *db, const char *line)
 	return r == 0 ? -ENOENT : r < 0 ? r : 0;
 }
 
-static int emit_trust(sqlite3_stmt *s, const struct walk *w)
+static int emit_trust(struct sqlite3_stmt *s, const struct walk *w)
 {
 	const char *line;
 	int r = db_col_text(&line, s, 0, LIMIT_LINE_BYTES, false);
@@ -594,7 +592,7 @@ int db_remote_pack_add(struct db *db, const struct db_remote_pack *p)
 	return r < 0 ? r : 0;
 }
 
-static int emit_remote_pack(sqlite3_stmt *s, const struct walk *w)
+static int emit_remote_pack(struct sqlite3_stmt *s, const struct walk *w)
 {
 	struct db_remote_pack p;
 	uint64_t have;
@@ -633,7 +631,7 @@ int db_run_begin(int64_t *id_out, struct db *db, int64_t now)
 
 	if (r < 0)
 		return r;
-	*id_out = sqlite3_last_insert_rowid(db->h);
+	*id_out = db_last_rowid(db);
 	return 0;
 }
 
@@ -657,14 +655,14 @@ int db_run_end(struct db *db, int64_t id, const struct db_run *x)
 	return r == 0 ? -ENOENT : r < 0 ? r : 0;
 }
 
-static int emit_run(sqlite3_stmt *s, const struct walk *w)
+static int emit_run(struct sqlite3_stmt *s, const struct walk *w)
 {
 	struct db_run x = { 0 };
 	int r = db_col_int(&x.id, s, 0);
 
 	if (r >= 0)
 		r = db_col_int(&x.started, s, 1);
-	if (r >= 0 && sqlite3_column_type(s, 2) != SQLITE_NULL)
+	if (r >= 0 && !db_col_null(s, 2))
 		r = db_col_int(&x.ended, s, 2);
 	if (r >= 0)
 		r = db_col_text(&x.outcome, s, 3, LIMIT_NAME_BYTES, true);
@@ -695,7 +693,7 @@ static int arg_key(const char *key)
 
 int db_meta_get(char **out, struct db *db, const char *key)
 {
-	AUTO_RESET sqlite3_stmt *s = NULL;
+	AUTO_RESET struct sqlite3_stmt *s = NULL;
 	const char *v;
 	int r = arg_key(key);
 
