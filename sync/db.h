@@ -11,9 +11,10 @@
  * a cache of what each source offers, the log of runs, and settings.  The
  * schema, and why it is shaped so, is in docs/store-db.md.
  *
- * sync/db_sqlite.c is the only file in ferry that includes sqlite3.h; it
- * translates SQLite's errors into the codes of core/err.h and leaves one
- * line of detail with err_set():
+ * sync/db_sqlite.c is the only file in ferry that includes sqlite3.h
+ * (db_sqlite_schema.c and db_sqlite_tables.c complete the adapter through
+ * db_sqlite_int.h).  It translates SQLite's errors into the codes of
+ * core/err.h and leaves one line of detail with err_set():
  *
  *   -EBUSY     another process holds the write lock past the busy timeout
  *   -EBADMSG   the file is not a ferry store database, or is damaged
@@ -26,6 +27,9 @@
  *   -EFBIG     a string or number is past its limit (core/limits.h)
  *   -EINVAL    an argument breaks a rule written below
  *   -EIO       anything else (the file system failed)
+ *
+ * A lookup that finds nothing returns a bare -ENOENT, without detail: the
+ * caller knows what it asked for, and absent chunks are a hot path.
  *
  * Durability.  The database runs in WAL mode with synchronous=FULL: when
  * db_commit() (or a call outside a transaction) returns 0, the change

@@ -28,6 +28,10 @@
 #define AS_SQL(name, sql) sql,
 static const char *const st_sql[ST_COUNT] = { STATEMENTS(AS_SQL) };
 
+/* After a checkpoint the WAL file is cut back to this size, so one large
+ * batch does not leave a large file behind. */
+#define WAL_KEEP_BYTES (64u << 20)
+
 /* ---- SQLite's heap through core/mem.h ----------------------------------- */
 
 /* SQLite asks each block's size back, so every block carries it in front;
@@ -106,7 +110,7 @@ static void sq_setup(void)
 	(void)sqlite3_config(SQLITE_CONFIG_MALLOC, &sq_mem);
 }
 
-/* ---- errors ------------------------------------------------------------- */
+/* ---- errors and arguments ---------------------------------------------- */
 
 static int sq_errno(int rc)
 {
@@ -180,13 +184,13 @@ int db_arg_commit(const char *s)
 	return 0;
 }
 
+/* ---- running statements ------------------------------------------------- */
 
 void db_st_resetp(sqlite3_stmt **sp)
 {
 	if (*sp)
 		(void)sqlite3_reset(*sp);
 }
-
 
 /* Hands out statement id, prepared once per handle, with vals bound. */
 int db_st_query(sqlite3_stmt **out, struct db *db, enum st id, const struct val *v, size_t n)
@@ -266,7 +270,7 @@ static void st_quiet(struct db *db, enum st id)
 }
 
 int db_st_walk(struct db *db, enum st id, const struct val *v, size_t n, emit_fn emit,
-		   const struct walk *w)
+	       const struct walk *w)
 {
 	AUTO_RESET sqlite3_stmt *s = NULL;
 	int r = db_st_query(&s, db, id, v, n);
@@ -393,7 +397,7 @@ int db_col_text(const char **out, sqlite3_stmt *s, int i, size_t max, bool nulla
 	p = (const char *)sqlite3_column_text(s, i);
 	n = sqlite3_column_bytes(s, i);
 	if (!p) /* text always has a pointer: this is SQLite out of memory */
-		return err_set(-ENOMEM, "%s: out of memory reading a text", "store database");
+		return err_set(-ENOMEM, "out of memory reading the store database");
 	if (n < 0 || (size_t)n > max || strlen(p) != (size_t)n || (n == 0 && !nullable))
 		return db_col_bad(s, i);
 	*out = n ? p : NULL;
@@ -418,7 +422,7 @@ int db_col_commit(char *out, sqlite3_stmt *s, int i)
 /* Runs a statement written here (never from outside) that yields one
  * value, for the pragmas of open. */
 int db_pragma_value(struct db *db, const char *sql, int64_t *int_out, char *text_out,
-			size_t text_cap)
+		    size_t text_cap)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = sqlite3_prepare_v2(db->h, sql, -1, &s, NULL);
@@ -455,7 +459,7 @@ int db_exec_sql(struct db *db, const char *sql)
 static int open_connection(struct db *db, bool create)
 {
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_EXRESCODE | SQLITE_OPEN_NOMUTEX;
-	char mode[16];
+	char mode[16], sql[256];
 	int rc, r;
 
 	rc = sqlite3_open_v2(db->path, &db->h, flags | (create ? SQLITE_OPEN_CREATE : 0), NULL);
@@ -470,17 +474,14 @@ static int open_connection(struct db *db, bool create)
 	sqlite3_db_config(db->h, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
 	sqlite3_db_config(db->h, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
 	sqlite3_db_config(db->h, SQLITE_DBCONFIG_ENABLE_VIEW, 0, NULL);
-	r = db_exec_sql(db, "PRAGMA foreign_keys = ON;"
-			 "PRAGMA synchronous = FULL;"
-			 "PRAGMA cell_size_check = ON;"
-			 "PRAGMA mmap_size = 0;"
-			 "PRAGMA journal_size_limit = 67108864;");
-	if (r >= 0) {
-		char sql[48];
-
-		snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%u", DB_CACHE_BYTES >> 10);
-		r = db_exec_sql(db, sql);
-	}
+	/* Durable commits, enforced references, cells checked as they are
+	 * read, and memory bounded: the cache in KiB, no mapping. */
+	snprintf(sql, sizeof(sql),
+		 "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
+		 "PRAGMA cell_size_check = ON; PRAGMA mmap_size = 0;"
+		 "PRAGMA cache_size = -%u; PRAGMA journal_size_limit = %u",
+		 DB_CACHE_BYTES >> 10, WAL_KEEP_BYTES);
+	r = db_exec_sql(db, sql);
 	/* The first statement that reads the file: a file that is not SQLite
 	 * fails here (SQLITE_NOTADB). */
 	if (r >= 0)

@@ -79,8 +79,8 @@ int db_chunk_add(struct db *db, const struct db_chunk *c)
 	if (chunk_validate(c) < 0)
 		return -EINVAL;
 	return db_st_exec(db, ST_CHUNK_ADD,
-		       VALS(v_hash(&c->id), v_int(c->pack), v_u64(c->offset), v_int(c->stored_len),
-			    v_int(c->raw_len), v_int(c->type)));
+			  VALS(v_hash(&c->id), v_int(c->pack), v_u64(c->offset),
+			       v_int(c->stored_len), v_int(c->raw_len), v_int(c->type)));
 }
 
 int db_chunk_remove(struct db *db, const struct sha256 *id)
@@ -297,9 +297,9 @@ int db_channel_put(struct db *db, const struct db_channel *c)
 	if (r < 0)
 		return r;
 	r = db_st_exec(db, ST_CHANNEL_PUT,
-		    VALS(v_text(c->name), v_u64(c->version), v_text(c->commit),
-			 v_blob(c->head, c->head_len), v_int(c->head_time),
-			 v_int(c->installed_time), v_u64(c->files), v_u64(c->bytes)));
+		       VALS(v_text(c->name), v_u64(c->version), v_text(c->commit),
+			    v_blob(c->head, c->head_len), v_int(c->head_time),
+			    v_int(c->installed_time), v_u64(c->files), v_u64(c->bytes)));
 	if (r >= 0)
 		r = db_st_exec(db, ST_SEEN_PUT, VALS(v_text(c->name), v_u64(c->version)));
 	return db_op_end(db, r < 0 ? r : 0);
@@ -389,9 +389,9 @@ int db_pending_put(struct db *db, const struct db_pending *p)
 		r = err_set(-EINVAL, "more bytes missing than the release has");
 	if (r >= 0)
 		r = db_st_exec(db, ST_PENDING_PUT,
-			    VALS(v_text(p->channel), v_u64(p->version), v_text(p->commit),
-				 v_u64(p->bytes_total), v_u64(p->bytes_missing),
-				 v_int(p->updated)));
+			       VALS(v_text(p->channel), v_u64(p->version), v_text(p->commit),
+				    v_u64(p->bytes_total), v_u64(p->bytes_missing),
+				    v_int(p->updated)));
 	return r < 0 ? r : 0;
 }
 
@@ -493,7 +493,8 @@ int db_source_add(struct db *db, const char *url, int32_t priority, const char *
 	if (r >= 0)
 		r = db_arg_text(label, LIMIT_NAME_BYTES, true, "source label");
 	if (r >= 0)
-		r = db_st_exec(db, ST_SOURCE_ADD, VALS(v_text(url), v_int(priority), v_text(label)));
+		r = db_st_exec(db, ST_SOURCE_ADD,
+			       VALS(v_text(url), v_int(priority), v_text(label)));
 	return r < 0 ? r : 0;
 }
 
@@ -587,8 +588,8 @@ int db_remote_pack_add(struct db *db, const struct db_remote_pack *p)
 			    (unsigned long long)p->size);
 	if (r >= 0)
 		r = db_st_exec(db, ST_RPACK_ADD,
-			    VALS(v_text(p->source), v_hash(&p->name), v_u64(p->size),
-				 v_int(p->have_idx)));
+			       VALS(v_text(p->source), v_hash(&p->name), v_u64(p->size),
+				    v_int(p->have_idx)));
 	return r < 0 ? r : 0;
 }
 
@@ -649,9 +650,9 @@ int db_run_end(struct db *db, int64_t id, const struct db_run *x)
 		r = db_arg_u64(x->chunks_stored, "chunk count");
 	if (r >= 0)
 		r = db_st_exec(db, ST_RUN_END,
-			    VALS(v_int(id), v_int(x->ended), v_text(x->outcome),
-				 v_u64(x->bytes_read), v_u64(x->bytes_written),
-				 v_u64(x->chunks_stored), v_text(x->reason)));
+			       VALS(v_int(id), v_int(x->ended), v_text(x->outcome),
+				    v_u64(x->bytes_read), v_u64(x->bytes_written),
+				    v_u64(x->chunks_stored), v_text(x->reason)));
 	return r == 0 ? -ENOENT : r < 0 ? r : 0;
 }
 
