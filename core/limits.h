@@ -33,6 +33,11 @@
 #define LIMIT_NAME_BYTES 255u
 #define LIMIT_CHANNEL_BYTES 200u
 #define LIMIT_PATH_DEPTH 64u
+#define LIMIT_URL_BYTES 4096u                   /* a source URL (sync/db.h) */
+
+/* The school store's database (sync/db_sqlite.c): the largest string, blob
+ * or row it reads or writes, above LIMIT_HEAD_BYTES and LIMIT_LINE_BYTES. */
+#define LIMIT_DB_VALUE_BYTES (1u << 20)
 
 /* A single file in a release: 1 TiB (deliberately above any real video). */
 #define LIMIT_FILE_BYTES (1ull << 40)
