@@ -94,7 +94,7 @@ bench:
 	bench/run.sh
 
 demo:
-	tests/deps.sh --build
+	tests/deps.sh
 	$(MAKE) MODE=release all $(TOOL_BINS)
 	MODE=release contrib/demo.sh
 

@@ -6,7 +6,10 @@
 #include <string.h>
 
 #include "cmd/commands.h"
+#include "core/fsx.h"
+#include "core/mem.h"
 #include "manifests/verify.h"
+#include "sync/store.h"
 
 struct verify_ui {
 	struct cli *c;
@@ -22,6 +25,43 @@ static int on_problem(const char *line, void *ctx)
 	}
 	fprintf(stderr, "ferry: verify: %s\n", line);
 	return 0;
+}
+
+static int db_problem(const char *line, void *ctx)
+{
+	return on_problem(line, ctx);
+}
+
+/* A store before its first sync has no ferry.json: nothing to check but
+ * its database. */
+static bool store_is_empty(const char *root)
+{
+	AUTO_FREE char *dbpath = fs_join(root, STORE_DB_FILE);
+	AUTO_FREE char *cfg = fs_join(root, "ferry.json");
+
+	return dbpath && cfg && fs_exists(dbpath) && !fs_exists(cfg);
+}
+
+/* A school store also has its database: SQLite's own integrity check. */
+static int verify_store_db(struct cli *c, const char *root, struct verify_ui *ui,
+			   struct mf_verify_stats *st)
+{
+	AUTO_FREE char *dbpath = fs_join(root, STORE_DB_FILE);
+	struct store *s = NULL;
+	int r;
+
+	if (!dbpath || !fs_exists(dbpath))
+		return 0;
+	r = store_open(&s, root);
+	if (r == 0)
+		r = db_check(s->db, db_problem, ui);
+	if (r < 0) {
+		st->problems++;
+		on_problem(err_detail(), ui);
+		r = -EBADMSG;
+	}
+	store_close(s);
+	return r;
 }
 
 int cmd_verify(struct cli *c, int argc, char **argv)
@@ -46,7 +86,15 @@ int cmd_verify(struct cli *c, int argc, char **argv)
 		jw_key(&c->w, "problems");
 		jw_arr_begin(&c->w);
 	}
-	r = mf_verify_repo(&st, root, on_problem, &ui);
+	if (store_is_empty(root))
+		r = 0; /* a store that has synced nothing yet: only its database */
+	else
+		r = mf_verify_repo(&st, root, on_problem, &ui);
+	if (r == 0 || r == -EBADMSG) {
+		int e = verify_store_db(c, root, &ui, &st);
+
+		r = e < 0 ? e : r;
+	}
 	if (c->json) {
 		jw_arr_end(&c->w);
 		jw_key(&c->w, "sound");

@@ -17,6 +17,11 @@ static const struct cli_command commands[] = {
 	{ NULL, "pack", cmd_pack,
 	  "pack REPO CHANNEL DIR --key KEY [--meta FILE] [--message TEXT] [--strict] [--json]" },
 	{ NULL, "verify", cmd_verify, "verify REPO|STORE [--json]" },
+	{ "store", "init", cmd_store_init, "store init STORE --trust KEY.pub [--trust KEY2.pub]..." },
+	{ NULL, "sync", cmd_sync,
+	  "sync STORE --source SRC... [--channel NAME]... [--only PATH]... [--dry-run] [--wait]" },
+	{ NULL, "checkout", cmd_checkout, "checkout STORE CHANNEL DIR [--rollback]" },
+	{ NULL, "status", cmd_status, "status STORE [--json]" },
 };
 
 static void help(FILE *f)

@@ -8,9 +8,14 @@
 
 static _Thread_local char detail[512];
 
+/* Formats into a scratch buffer first: callers often pass err_detail()
+ * itself as an argument, to wrap the detail with context. */
 static void set_detail(const char *fmt, va_list ap)
 {
-	vsnprintf(detail, sizeof(detail), fmt, ap);
+	char tmp[sizeof(detail)];
+
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	memcpy(detail, tmp, sizeof(detail));
 }
 
 int err_set(int code, const char *fmt, ...)

@@ -19,10 +19,11 @@
 
 /* The built-in transports; each handles URLs no other one does, so the
  * order does not matter.  A new transport is one line here (and its own
- * file): transport_http.c and transport_sftp.c add `&transport_http_ops,`
- * and `&transport_sftp_ops,` below the file transport. */
+ * file). */
 static const struct transport_ops *const builtin[] = {
     &transport_file_ops,
+    &transport_http_ops,
+    &transport_sftp_ops,
 };
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -56,7 +57,7 @@ int transport_fail(struct transport *t, int code, const char *fmt, ...)
 static int failed(struct transport *t, int code, const char *what)
 {
 	if (!err_detail()[0])
-		(void)err_set(code, "%s: %s: %s", t->url, what, strerror(-code));
+		(void)err_set(code, "%s: %s: %s", t->url ? t->url : "source", what, strerror(-code));
 	detail_store(t, err_detail());
 	return code;
 }

@@ -36,7 +36,8 @@
  *   connection refused / no route or name  -ECONNREFUSED / -EHOSTUNREACH
  *   too slow, or connect timed out         -ETIMEDOUT
  *   connection reset or cut mid-body       -ECONNRESET
- * The transport owns its struct transport: base.url is its own copy,
+ * The transport owns its struct transport except base.url, which the
+ * registry (transport.c) sets and frees;
  * base.detail the last error line (also left with err_set()).
  */
 #include "sync/transport.h"
@@ -679,7 +680,6 @@ static void http_close(struct transport *t)
 	buf_release(&h->url);
 	mem_free(h->prefix);
 	mem_free(h->shown);
-	mem_free(h->base.url);
 	mem_free(h);
 }
 
@@ -698,8 +698,7 @@ static int http_open(struct transport **out, const char *url, const struct trans
 		return err_set(-ENOMEM, "%s: out of memory", url);
 	h->base.ops = &transport_http_ops;
 	buf_init(&h->url, LIMIT_PATH_BYTES * 3 + 4096);
-	h->base.url = mem_strdup(url);
-	r = h->base.url ? http_parse_base(h, url, &tls) : -ENOMEM;
+	r = http_parse_base(h, url, &tls);
 	if (r >= 0) {
 		h->easy = curl_easy_init();
 		r = h->easy ? http_setup(h, o, tls) : -ENOMEM;

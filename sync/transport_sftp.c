@@ -38,7 +38,8 @@
  *   no progress within the timeouts        -ETIMEDOUT
  *   the link failed (reset, bad MAC, EOF)  -ECONNRESET
  *   the server broke SSH or SFTP           -EPROTO
- * The transport owns its struct transport: base.url is its own copy,
+ * The transport owns its struct transport except base.url, which the
+ * registry (transport.c) sets and frees;
  * base.detail the last error line (also left with err_set()).
  */
 #include "sync/transport.h"
@@ -961,7 +962,6 @@ static void sftp_close(struct transport *t)
 	mem_free(s->known_hosts);
 	mem_free(s->identity);
 	mem_free(s->shown);
-	mem_free(s->base.url);
 	mem_free(s);
 }
 
@@ -1026,8 +1026,7 @@ static int sftp_open(struct transport **out, const char *url, const struct trans
 	s->base.ops = &transport_sftp_ops;
 	s->fd = -1;
 	buf_init(&s->path, LIMIT_PATH_BYTES * 2 + 16);
-	s->base.url = mem_strdup(url);
-	r = s->base.url ? sftp_setup(s, url, o) : err_set(-ENOMEM, "%s: out of memory", url);
+	r = sftp_setup(s, url, o);
 	if (r >= 0)
 		r = sftp_connect(s);
 	if (r < 0) {

@@ -42,14 +42,16 @@ finish() {
 }
 # A fresh ed25519 key pair: $T/$1 and $T/$1.pub.
 make_key() { ssh-keygen -q -t ed25519 -N '' -C "$1@county" -f "$T/$1"; }
-# Checks out every tag of the corpus bundle into $T/corpus/<tag>.
-corpus_tags() {
-	if [ ! -d "$T/corpus.git" ] && ! git clone -q --bare "$CORPUS_BUNDLE" "$T/corpus.git"; then
+# Clones the corpus bundle once (fails visibly if it is missing); then
+# corpus_tags lists its tags and corpus_tree checks one out.
+corpus_ready() {
+	[ -d "$T/corpus.git" ] && return 0
+	if ! git clone -q --bare "$CORPUS_BUNDLE" "$T/corpus.git" 2>/dev/null; then
 		fail "the corpus bundle $CORPUS_BUNDLE is missing (../shared beside the clone)"
 		return 1
 	fi
-	git -C "$T/corpus.git" tag | sort
 }
+corpus_tags() { git -C "$T/corpus.git" tag | sort; }
 corpus_tree() { # tag dir
 	mkdir -p "$2" && git -C "$T/corpus.git" archive "$1" | tar -x -C "$2"
 }

@@ -7,7 +7,8 @@ make_key county
 R=$T/repo
 check "repo init" "$FERRY" repo init "$R" --key "$T/county.pub"
 n=0
-tags=$(corpus_tags) || finish
+corpus_ready || finish
+tags=$(corpus_tags)
 [ "$(echo "$tags" | wc -l)" -ge 9 ] && ok "the corpus has $(echo "$tags" | wc -l) tags" || fail "corpus tags: $tags"
 for tag in $tags; do
 	n=$((n + 1))

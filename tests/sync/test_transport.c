@@ -650,7 +650,7 @@ static void test_registry_picks_table(void)
 	    {"probe://anything", &probe_ops}, {"fake://mirror", &transport_fake_ops},
 	    {"/", &transport_file_ops},	      {"file:///", &transport_file_ops},
 	    {".", &transport_file_ops},	      {"gopher://county.example/", NULL},
-	    {"HTTP://county.example/", NULL}, {"x-y.z+1://host", NULL},
+	    {"HTTP://county.example/", &transport_http_ops}, {"x-y.z+1://host", NULL},
 	};
 
 	CHECK_OK(transport_register(&probe_ops));

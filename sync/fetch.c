@@ -1,0 +1,280 @@
+/*
+ * fetch.c — reading planned ranges, verifying and storing chunks
+ * (see fetch.h).
+ */
+#include "sync/fetch.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/codec_text.h"
+#include "core/limits.h"
+#include "core/mem.h"
+#include "manifests/repo.h"
+#include "packager/codec.h"
+#include "packager/pack_format.h"
+#include "packager/pack_list.h"
+
+struct fetch {
+	struct plan *p;
+	struct store *st;
+	struct source *src;
+	size_t nsrc;
+	const struct fetch_opts *o;
+	struct fetch_stats *stats;
+	struct codec *codec;
+	uint8_t *raw;
+	struct pack_writer *pw;
+	uint64_t batch_bytes;
+	uint64_t done_bytes, total_bytes;
+};
+
+/* The state of one request's byte stream. */
+struct stream {
+	struct fetch *f;
+	const struct plan_request *rq;
+	uint64_t pos;   /* pack offset of the next byte to arrive */
+	size_t next;    /* next wanted chunk, within the request */
+	struct buf entry;
+	int bad;        /* a chunk failed verification */
+};
+
+static void logf_(struct fetch *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(struct fetch *f, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	if (!f->o || !f->o->log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	f->o->log(line, f->o->ctx);
+}
+
+/* Finishes the pack being written and records its chunks: data first
+ * (fsync, rename), then the index in one transaction. */
+static int commit_batch(struct fetch *f)
+{
+	AUTO_FREE char *packs = store_path(f->st, REPO_PACKS_DIR);
+	AUTO_FREE char *idxpath = NULL;
+	struct pack_index *idx = NULL;
+	struct sha256 name;
+	uint64_t size;
+	int64_t id;
+	int r;
+
+	if (!f->pw)
+		return 0;
+	if (!packs)
+		return -ENOMEM;
+	r = pack_writer_finish(f->pw, &name, &size);
+	pack_writer_free(f->pw);
+	f->pw = NULL;
+	if (r == 0)
+		r = pack_path_make(&idxpath, packs, &name, PACK_IDX_SUFFIX);
+	if (r == 0)
+		r = pack_index_load(&idx, idxpath);
+	if (r == 0)
+		r = db_begin(f->st->db);
+	if (r == 0)
+		r = db_pack_add(&id, f->st->db, &name, size, pack_index_count(idx), time(NULL));
+	if (r > 0)
+		r = 0;
+	for (size_t i = 0; r == 0 && i < pack_index_count(idx); i++) {
+		struct pack_entry e;
+		struct db_chunk c;
+
+		pack_index_get(&e, idx, i);
+		c = (struct db_chunk){ .id = e.id, .pack = id, .offset = e.offset,
+				       .stored_len = e.stored_len, .raw_len = e.raw_len,
+				       .type = e.type };
+		r = db_chunk_add(f->st->db, &c);
+		r = r > 0 ? 0 : r; /* 1: added, 0: already there */
+	}
+	if (r == 0)
+		r = db_commit(f->st->db);
+	else if (db_in_transaction(f->st->db))
+		(void)db_rollback(f->st->db);
+	pack_index_free(idx);
+	f->batch_bytes = 0;
+	return r < 0 ? r : pack_list_write(packs);
+}
+
+static int store_chunk(struct fetch *f, const struct pack_entry *e, const uint8_t *payload)
+{
+	AUTO_FREE char *packs = NULL;
+	int r;
+
+	if (f->pw && !pack_writer_fits(f->pw, e->stored_len)) {
+		r = commit_batch(f);
+		if (r < 0)
+			return r;
+	}
+	if (!f->pw) {
+		packs = store_path(f->st, REPO_PACKS_DIR);
+		r = packs ? pack_writer_new(&f->pw, packs, 0) : -ENOMEM;
+		if (r < 0)
+			return r;
+	}
+	r = pack_writer_add(f->pw, &e->id, e->type, payload, e->stored_len, e->raw_len);
+	if (r < 0)
+		return r;
+	f->stats->chunks++;
+	f->stats->bytes_written += e->stored_len;
+	f->batch_bytes += e->stored_len;
+	if (f->batch_bytes >= FETCH_BATCH_BYTES)
+		return commit_batch(f);
+	return 0;
+}
+
+/* One whole entry has arrived for chunk c: check, decode, verify, store. */
+static int take_entry(struct stream *s, struct plan_chunk *c)
+{
+	struct fetch *f = s->f;
+	struct pack_entry e;
+	const uint8_t *payload;
+	char hex[2 * SHA256_LEN + 1];
+	int r = pack_entry_parse(&e, &payload, s->entry.data, s->entry.len);
+
+	if (r >= 0 && (memcmp(e.id.b, c->id.b, SHA256_LEN) != 0 || e.raw_len != c->raw_len))
+		r = -EBADMSG;
+	if (r >= 0)
+		r = pack_entry_decode(f->raw, LIMIT_CHUNK_MAX, &e, payload, f->codec);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		hex_encode(hex, c->id.b, SHA256_LEN);
+		logf_(f, "%s served a chunk that does not verify (%.16s…): not using it again",
+		      f->src[c->source].url, hex);
+		f->stats->bad_chunks++;
+		s->bad = -EBADMSG;
+		return -EBADMSG;
+	}
+	r = store_chunk(f, &e, payload);
+	if (r < 0)
+		return r;
+	c->done = true;
+	f->done_bytes += c->stored_len;
+	if (f->o && f->o->progress)
+		f->o->progress(f->done_bytes, f->total_bytes, f->o->ctx);
+	return 0;
+}
+
+static int stream_sink(const void *data, size_t n, void *ctx)
+{
+	struct stream *s = ctx;
+	const uint8_t *p = data;
+
+	while (n) {
+		struct plan_chunk *c;
+		uint64_t start, end;
+		size_t take;
+		int r;
+
+		if (s->next == s->rq->count) {
+			s->pos += n; /* coalesced tail: read past, unused */
+			return 0;
+		}
+		c = &s->f->p->chunks[s->f->p->order[s->rq->first + s->next]];
+		start = c->at.offset;
+		end = start + PACK_ENTRY_HEADER_LEN + c->at.stored_len;
+		if (s->pos < start) {
+			take = start - s->pos < n ? (size_t)(start - s->pos) : n;
+		} else {
+			take = end - s->pos < n ? (size_t)(end - s->pos) : n;
+			r = buf_append(&s->entry, p, take);
+			if (r < 0)
+				return r;
+		}
+		s->pos += take;
+		p += take;
+		n -= take;
+		if (s->pos == end) {
+			r = c->done ? 0 : take_entry(s, c);
+			buf_reset(&s->entry);
+			s->next++;
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* Reads one request; on a link failure, asks again for what is left. */
+static int run_request(struct fetch *f, const struct plan_request *rq)
+{
+	struct source *src = &f->src[rq->source];
+	struct stream s = { .f = f, .rq = rq, .pos = rq->off };
+	int r = -EIO;
+
+	buf_init(&s.entry, PACK_ENTRY_HEADER_LEN + LIMIT_CHUNK_MAX + 64);
+	for (unsigned attempt = 0; attempt < FETCH_ATTEMPTS && src->usable; attempt++) {
+		uint64_t off;
+
+		while (s.next < rq->count &&
+		       f->p->chunks[f->p->order[rq->first + s.next]].done)
+			s.next++;
+		if (s.next == rq->count) {
+			r = 0;
+			break;
+		}
+		off = f->p->chunks[f->p->order[rq->first + s.next]].at.offset;
+		s.pos = off;
+		buf_reset(&s.entry);
+		r = source_read_pack(src, rq->pack, off, rq->off + rq->len - off, stream_sink, &s);
+		if (r == 0 || s.bad || r == -ENOMEM || r == -EKEYREJECTED)
+			break;
+		logf_(f, "%s: %s; retrying (%u of %d)", src->url, err_text(r), attempt + 1,
+		      FETCH_ATTEMPTS);
+		sleep(1u << attempt);
+	}
+	if (s.bad)
+		src->usable = false;
+	else if (r < 0 && r != -ENOMEM && r != -ENOSPC) {
+		logf_(f, "%s: giving up on it for this run; trying other sources", src->url);
+		src->usable = false;
+	}
+	buf_release(&s.entry);
+	return r;
+}
+
+int fetch_plan(struct fetch_stats *out, struct plan *p, struct store *st, struct source *src,
+	       size_t nsrc, const struct fetch_opts *o)
+{
+	struct fetch f = { .p = p, .st = st, .src = src, .nsrc = nsrc, .o = o, .stats = out };
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	f.raw = mem_alloc(LIMIT_CHUNK_MAX);
+	r = f.raw ? codec_new(&f.codec, 3) : -ENOMEM;
+	for (size_t i = 0; i < p->n; i++)
+		f.total_bytes += p->chunks[i].stored_len;
+	/* Each round reads what is located; chunks a failing source kept are
+	 * located again among the sources still usable. */
+	for (unsigned round = 0; r == 0 && round <= nsrc; round++) {
+		r = plan_locate(p, src, nsrc);
+		if (r == 0)
+			r = plan_requests(p);
+		if (r < 0 || p->nreqs == 0)
+			break;
+		for (size_t i = 0; r == 0 && i < p->nreqs; i++) {
+			int e = run_request(&f, &p->reqs[i]);
+
+			/* Link and source failures are handled by the next round;
+			 * only the store's own failures end the run. */
+			if (e == -ENOMEM || e == -ENOSPC)
+				r = e;
+		}
+	}
+	if (r == 0)
+		r = commit_batch(&f);
+	pack_writer_free(f.pw);
+	codec_free(f.codec);
+	mem_free(f.raw);
+	return r;
+}

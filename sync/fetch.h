@@ -1,0 +1,49 @@
+/*
+ * fetch.h — carrying out a plan: read ranges, verify, store, commit.
+ *
+ * Each request is read as one byte range of a source's pack and parsed as
+ * it streams: every wanted entry's header must match what the index
+ * promised, its payload must decode to exactly its raw length and hash to
+ * its ID (pack_entry_decode), and only then is it appended to the store's
+ * own pack.  Every FETCH_BATCH_BYTES the pack is finished (fsynced,
+ * renamed) and its chunks entered into the database in one transaction, so
+ * a power cut loses at most the batch in flight and the next run re-reads
+ * only that.
+ *
+ * A link that fails mid-range keeps what arrived and verified; the rest is
+ * asked for again (FETCH_ATTEMPTS times, with backoff) and then from the
+ * next source that has it.  A source that serves a chunk that does not
+ * verify is reported and not used again in this run.
+ */
+#ifndef FERRY_SYNC_FETCH_H
+#define FERRY_SYNC_FETCH_H
+
+#include <stdint.h>
+
+#include "core/err.h"
+#include "sync/plan.h"
+#include "sync/source.h"
+#include "sync/store.h"
+
+#define FETCH_BATCH_BYTES (8u << 20)
+#define FETCH_ATTEMPTS 3
+
+struct fetch_stats {
+	uint64_t chunks;        /* chunks verified and stored */
+	uint64_t bytes_written; /* their stored bytes */
+	uint64_t bad_chunks;    /* chunks that failed verification */
+};
+
+struct fetch_opts {
+	/* One line per event worth a log line (retries, bad sources). */
+	void (*log)(const char *line, void *ctx);
+	void (*progress)(uint64_t done, uint64_t total, void *ctx);
+	void *ctx;
+};
+
+/* Fetches every located, not yet done chunk of p.  Returns 0 when all were
+ * stored; chunks still missing stay !done (the caller reports partial). */
+int fetch_plan(struct fetch_stats *out, struct plan *p, struct store *st, struct source *src,
+	       size_t nsrc, const struct fetch_opts *o) FERRY_MUST_USE;
+
+#endif

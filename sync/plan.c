@@ -1,0 +1,247 @@
+/*
+ * plan.c — missing chunks, where they are, and how to read them
+ * (see plan.h).
+ */
+#include "sync/plan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/limits.h"
+#include "core/mem.h"
+#include "manifests/catalog.h"
+#include "manifests/pointer.h"
+
+void plan_init(struct plan *p)
+{
+	memset(p, 0, sizeof(*p));
+}
+
+void plan_release(struct plan *p)
+{
+	mem_free(p->chunks);
+	mem_free(p->order);
+	mem_free(p->reqs);
+	plan_init(p);
+}
+
+struct build {
+	struct plan *p;
+	struct store *st;
+	const char *const *filters;
+	struct buf blob;
+};
+
+static bool wanted_path(const char *path, const char *const *filters)
+{
+	if (!filters || !filters[0])
+		return true;
+	for (size_t i = 0; filters[i]; i++)
+		if (strncmp(path, filters[i], strlen(filters[i])) == 0)
+			return true;
+	return false;
+}
+
+static int add_chunk(struct plan *p, const struct chunk_ref *c)
+{
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 1024, bytes;
+		struct plan_chunk *g;
+
+		if (!mem_mul_ok(&bytes, cap, sizeof(*g)))
+			return -ENOMEM;
+		g = mem_realloc(p->chunks, bytes);
+		if (!g)
+			return -ENOMEM;
+		p->chunks = g;
+		p->cap = cap;
+	}
+	memset(&p->chunks[p->n], 0, sizeof(p->chunks[p->n]));
+	p->chunks[p->n].id = c->id;
+	p->chunks[p->n].raw_len = c->raw_len;
+	p->chunks[p->n].stored_len = c->stored_len;
+	p->chunks[p->n].source = -1;
+	p->n++;
+	return 0;
+}
+
+static int on_changed(const char *path, const struct mgit_oid *old_blob,
+		      const struct mgit_oid *new_blob, void *ctx)
+{
+	struct build *b = ctx;
+	const char *rel = path + strlen("files/");
+	struct mf_pointer ptr;
+	int r;
+
+	if (!new_blob || !wanted_path(rel, b->filters))
+		return 0;
+	r = mf_path_check(rel, strlen(rel));
+	if (r < 0)
+		return err_set(-EBADMSG, "release: %s", err_detail());
+	buf_reset(&b->blob);
+	r = mgit_blob_read(&b->blob, b->st->git, new_blob, LIMIT_POINTER_BYTES);
+	if (r == 0)
+		r = mf_pointer_parse(&ptr, b->blob.data, b->blob.len);
+	if (r < 0)
+		return err_set(r, "release: %s: %s", rel, err_detail());
+	b->p->files++;
+	for (size_t i = 0; r == 0 && i < ptr.nchunks; i++) {
+		if (db_chunk_find(NULL, b->st->db, &ptr.chunks[i].id) == 0)
+			continue;
+		r = add_chunk(b->p, &ptr.chunks[i]);
+	}
+	mf_pointer_release(&ptr);
+	return r;
+}
+
+static int by_id(const void *a, const void *b)
+{
+	return memcmp(((const struct plan_chunk *)a)->id.b, ((const struct plan_chunk *)b)->id.b,
+		      SHA256_LEN);
+}
+
+int plan_build(struct plan *p, struct store *st, const struct mgit_oid *old_tree,
+	       const struct mgit_oid *new_tree, const char *const *filters)
+{
+	struct build b = { .p = p, .st = st, .filters = filters };
+	size_t k = 0;
+	int r;
+
+	buf_init(&b.blob, LIMIT_POINTER_BYTES);
+	r = mgit_tree_diff(st->git, old_tree, new_tree, "files", on_changed, &b);
+	buf_release(&b.blob);
+	if (r < 0)
+		return r;
+	if (p->n)
+		qsort(p->chunks, p->n, sizeof(*p->chunks), by_id);
+	for (size_t i = 0; i < p->n; i++) {
+		if (k && memcmp(p->chunks[k - 1].id.b, p->chunks[i].id.b, SHA256_LEN) == 0)
+			continue;
+		p->chunks[k++] = p->chunks[i];
+	}
+	p->n = k;
+	for (size_t i = 0; i < p->n; i++) {
+		p->raw_bytes += p->chunks[i].raw_len;
+		p->stored_bytes += p->chunks[i].stored_len;
+	}
+	return 0;
+}
+
+int plan_locate(struct plan *p, struct source *src, size_t nsrc)
+{
+	p->unlocated = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		struct plan_chunk *c = &p->chunks[i];
+
+		c->source = -1;
+		if (c->done)
+			continue;
+		for (size_t s = 0; s < nsrc && c->source < 0; s++) {
+			if (!src[s].usable)
+				continue;
+			for (size_t k = 0; k < src[s].npacks; k++) {
+				struct pack_entry e;
+
+				if (pack_index_find(&e, src[s].packs[k], &c->id) < 0 ||
+				    e.raw_len != c->raw_len)
+					continue;
+				c->source = (int32_t)s;
+				c->at = e;
+				c->pack = pack_index_name(src[s].packs[k]);
+				break;
+			}
+		}
+		if (c->source < 0)
+			p->unlocated++;
+	}
+	return 0;
+}
+
+static struct plan *sort_plan;
+
+static int by_place(const void *a, const void *b)
+{
+	const struct plan_chunk *x = &sort_plan->chunks[*(const size_t *)a];
+	const struct plan_chunk *y = &sort_plan->chunks[*(const size_t *)b];
+	int c;
+
+	if (x->source != y->source)
+		return x->source < y->source ? -1 : 1;
+	c = memcmp(x->pack->b, y->pack->b, SHA256_LEN);
+	if (c)
+		return c;
+	return x->at.offset < y->at.offset ? -1 : x->at.offset > y->at.offset;
+}
+
+static int push_req(struct plan *p, size_t *cap, const struct plan_request *rq)
+{
+	if (p->nreqs == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+		struct plan_request *g = mem_realloc(p->reqs, c * sizeof(*g));
+
+		if (!g)
+			return -ENOMEM;
+		p->reqs = g;
+		*cap = c;
+	}
+	p->reqs[p->nreqs++] = *rq;
+	return 0;
+}
+
+static uint64_t entry_end(const struct plan_chunk *c)
+{
+	return c->at.offset + PACK_ENTRY_HEADER_LEN + c->at.stored_len;
+}
+
+int plan_requests(struct plan *p)
+{
+	size_t n = 0, cap = 0;
+	int r = 0;
+
+	mem_free(p->order);
+	mem_free(p->reqs);
+	p->reqs = NULL;
+	p->nreqs = 0;
+	p->order = mem_calloc(p->n + 1, sizeof(*p->order));
+	if (!p->order)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n; i++)
+		if (!p->chunks[i].done && p->chunks[i].source >= 0)
+			p->order[n++] = i;
+	sort_plan = p;
+	qsort(p->order, n, sizeof(*p->order), by_place);
+	for (size_t i = 0; i < n && r == 0;) {
+		const struct plan_chunk *c = &p->chunks[p->order[i]];
+		struct plan_request rq = { .source = c->source, .pack = c->pack,
+					   .off = c->at.offset, .first = i };
+		uint64_t end = entry_end(c), need = end - c->at.offset, last = 0;
+		size_t j = i + 1, k;
+		bool whole;
+
+		/* The whole group (same source and pack) first: read it in one
+		 * go when most of what it spans is needed. */
+		for (k = i + 1; k < n; k++) {
+			const struct plan_chunk *d = &p->chunks[p->order[k]];
+
+			if (d->source != c->source || d->pack != c->pack)
+				break;
+			need += entry_end(d) - d->at.offset;
+			last = entry_end(d);
+		}
+		whole = k > i + 1 && need * 100 >= PLAN_WHOLE_PACK_PCT * (last - c->at.offset);
+		while (j < n) {
+			const struct plan_chunk *d = &p->chunks[p->order[j]];
+
+			if (d->source != c->source || d->pack != c->pack ||
+			    (!whole && d->at.offset > end + PLAN_GAP_BYTES))
+				break;
+			end = entry_end(d);
+			j++;
+		}
+		rq.len = end - rq.off;
+		rq.count = j - i;
+		r = push_req(p, &cap, &rq);
+		i = j;
+	}
+	return r;
+}

@@ -1,0 +1,306 @@
+/*
+ * source.c — what a sync run learns from one source (see source.h).
+ */
+#include "sync/source.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/codec_text.h"
+#include "core/fsx.h"
+#include "core/limits.h"
+#include "core/mem.h"
+#include "core/textline.h"
+#include "manifests/repo.h"
+#include "manifests/sshsig.h"
+#include "packager/pack_list.h"
+
+#define GIT_PACK_MAX_BYTES (512u << 20)
+#define GIT_PACKS_LIST_MAX (4u << 20)
+
+struct count_sink {
+	struct source *s;
+	transport_sink_fn inner;
+	void *ctx;
+};
+
+static int counting_sink(const void *p, size_t n, void *ctx)
+{
+	struct count_sink *c = ctx;
+
+	c->s->bytes_read += n;
+	return c->inner(p, n, c->ctx);
+}
+
+static int fetch(struct source *s, const char *path, struct buf *out, size_t max)
+{
+	int r = transport_fetch(s->t, path, out, max);
+
+	if (r == 0)
+		s->bytes_read += out->len;
+	return r;
+}
+
+int source_open(struct source *s, const char *url, const struct transport_opts *o)
+{
+	memset(s, 0, sizeof(*s));
+	s->url = mem_strdup(url);
+	if (!s->url)
+		return -ENOMEM;
+	return transport_open(&s->t, url, o);
+}
+
+void source_close(struct source *s)
+{
+	for (size_t i = 0; i < s->npacks; i++)
+		pack_index_free(s->packs[i]);
+	mem_free(s->packs);
+	transport_close(s->t);
+	mem_free(s->url);
+	memset(s, 0, sizeof(*s));
+}
+
+int source_check_config(struct source *s, struct store *st)
+{
+	struct buf cfg, sig;
+	struct repo_config theirs;
+	size_t which;
+	int r;
+
+	buf_init(&cfg, LIMIT_CONFIG_BYTES);
+	buf_init(&sig, LIMIT_SIGNATURE_BYTES);
+	r = fetch(s, REPO_CONFIG_FILE, &cfg, LIMIT_CONFIG_BYTES);
+	if (r == 0)
+		r = fetch(s, REPO_CONFIG_SIG_FILE, &sig, LIMIT_SIGNATURE_BYTES);
+	if (r == -ENOENT)
+		r = err_set(-ENOENT, "%s: not a ferry repository, or not yet published", s->url);
+	if (r == 0 && sshsig_verify(&which, st->keys, st->nkeys, REPO_CONFIG_NAMESPACE,
+				    buf_str(&sig), sig.len, cfg.data, cfg.len) < 0)
+		r = err_set(-EKEYREJECTED, "%s: ferry.json: %s", s->url, err_detail());
+	if (r == 0 && !st->has_config)
+		r = store_adopt_config(st, cfg.data, cfg.len, sig.data, sig.len);
+	else if (r == 0) {
+		r = repo_config_parse(&theirs, cfg.data, cfg.len);
+		if (r == 0 && strcmp(theirs.id, st->cfg.id) != 0)
+			r = err_set(-EKEYREJECTED, "%s: holds repository %s, not this store's %s",
+				    s->url, theirs.id, st->cfg.id);
+		if (r == 0 || r == -EKEYREJECTED)
+			repo_config_release(&theirs);
+	}
+	buf_release(&cfg);
+	buf_release(&sig);
+	s->usable = r == 0;
+	return r;
+}
+
+int source_fetch_head(struct buf *out, struct source *s, const char *channel)
+{
+	AUTO_FREE char *path = fs_join(REPO_HEADS_DIR, channel);
+
+	if (!path)
+		return -ENOMEM;
+	buf_reset(out);
+	return fetch(s, path, out, LIMIT_HEAD_BYTES);
+}
+
+/* Copies one git packfile from the source into a temporary file and hands
+ * it to libgit2's indexer, which checks every object. */
+static int import_one(struct source *s, struct store *st, const char *name)
+{
+	AUTO_FREE char *rel = fs_join(REPO_GIT_DIR "/objects/pack", name);
+	AUTO_FREE char *have = rel ? store_path(st, rel) : NULL;
+	AUTO_FREE char *tmpdir = store_path(st, REPO_LOCAL_DIR);
+	AUTO_FREE char *dest = tmpdir ? fs_join(tmpdir, "incoming.pack") : NULL;
+	AUTO_FREE char *tmp = NULL;
+	char got[MGIT_PACK_NAME_MAX];
+	struct buf b;
+	int fd, r;
+
+	if (!rel || !have || !dest)
+		return -ENOMEM;
+	if (fs_exists(have))
+		return 0;
+	buf_init(&b, GIT_PACK_MAX_BYTES);
+	r = fetch(s, rel, &b, GIT_PACK_MAX_BYTES);
+	if (r == 0)
+		r = fs_tmp_open(&fd, &tmp, dest);
+	if (r == 0) {
+		r = fs_write_all(fd, b.data, b.len);
+		if (r == 0)
+			r = fs_tmp_commit(fd, tmp, dest);
+		else
+			fs_tmp_abort(fd, tmp);
+	}
+	buf_release(&b);
+	if (r == 0)
+		r = mgit_pack_import(got, sizeof(got), st->git, dest);
+	(void)unlink(dest);
+	if (r < 0)
+		return err_set(r, "%s: manifest pack %s: %s", s->url, name, err_detail());
+	return 0;
+}
+
+/* The pack names listed in objects/info/packs ("P pack-<40 hex>.pack"). */
+static int git_pack_names(char (**out)[MGIT_PACK_NAME_MAX], size_t *n, const struct buf *list)
+{
+	struct textline t;
+	size_t cap = 0;
+
+	*out = NULL;
+	*n = 0;
+	textline_init(&t, list->data, list->len);
+	while (textline_next(&t)) {
+		const char *w, *name;
+		size_t wlen, nlen;
+
+		if (!textline_word(&t, &w, &wlen))
+			continue; /* the blank line that ends the list */
+		if (wlen != 1 || w[0] != 'P' || !textline_word(&t, &name, &nlen) ||
+		    nlen != MGIT_PACK_NAME_MAX - 1 || memcmp(name, "pack-", 5) != 0 ||
+		    strspn(name + 5, "0123456789abcdef") != 40 || memcmp(name + 45, ".pack", 5))
+			continue;
+		if (*n == cap) {
+			char(*g)[MGIT_PACK_NAME_MAX] = mem_realloc(*out, (cap = cap ? 2 * cap : 16) *
+									      sizeof(**out));
+
+			if (!g)
+				return -ENOMEM;
+			*out = g;
+		}
+		memcpy((*out)[*n], name, nlen);
+		(*out)[*n][nlen] = '\0';
+		(*n)++;
+	}
+	return 0;
+}
+
+int source_import_git(struct source *s, struct store *st)
+{
+	char(*names)[MGIT_PACK_NAME_MAX] = NULL;
+	AUTO_FREE bool *done = NULL;
+	size_t n = 0, left;
+	struct buf list;
+	int r, last = 0;
+
+	buf_init(&list, GIT_PACKS_LIST_MAX);
+	r = fetch(s, REPO_GIT_DIR "/objects/info/packs", &list, GIT_PACKS_LIST_MAX);
+	if (r == 0)
+		r = git_pack_names(&names, &n, &list);
+	buf_release(&list);
+	done = mem_calloc(n + 1, sizeof(*done));
+	if (r == 0 && !done)
+		r = -ENOMEM;
+	/* A release's pack refers to objects of earlier ones, and the list is
+	 * in no particular order: import in passes until nothing more goes. */
+	for (left = n; r == 0 && left;) {
+		size_t before = left;
+
+		for (size_t i = 0; i < n && r != -ENOMEM; i++) {
+			int e;
+
+			if (done[i])
+				continue;
+			e = import_one(s, st, names[i]);
+			if (e == 0) {
+				done[i] = true;
+				left--;
+			} else if (e == -ENOMEM) {
+				r = e;
+			} else {
+				last = e;
+			}
+		}
+		if (r == 0 && left == before)
+			r = last;
+	}
+	mem_free(names);
+	return r;
+}
+
+static int add_index(struct source *s, struct pack_index *idx)
+{
+	if (s->npacks == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 32;
+		struct pack_index **g = mem_realloc(s->packs, cap * sizeof(*g));
+
+		if (!g)
+			return -ENOMEM;
+		s->packs = g;
+		s->cap = cap;
+	}
+	s->packs[s->npacks++] = idx;
+	return 0;
+}
+
+struct load_ctx {
+	struct source *s;
+	struct store *st;
+};
+
+/* One listed pack: its index from the cache, or fetched, checked and cached. */
+static int load_pack(const struct sha256 *name, uint64_t size, void *ctx)
+{
+	struct load_ctx *l = ctx;
+	AUTO_FREE char *cache = store_path(l->st, STORE_IDX_CACHE);
+	AUTO_FREE char *cached = NULL, *remote = NULL;
+	struct pack_index *idx = NULL;
+	struct buf b;
+	int r;
+
+	if (!cache)
+		return -ENOMEM;
+	r = pack_path_make(&cached, cache, name, PACK_IDX_SUFFIX);
+	if (r < 0)
+		return r;
+	if (pack_index_load(&idx, cached) == 0 &&
+	    memcmp(pack_index_name(idx)->b, name->b, SHA256_LEN) == 0)
+		return add_index(l->s, idx);
+	pack_index_free(idx);
+	idx = NULL;
+	r = pack_path_make(&remote, REPO_PACKS_DIR, name, PACK_IDX_SUFFIX);
+	if (r < 0)
+		return r;
+	buf_init(&b, PACK_IDX_MAX_BYTES);
+	r = fetch(l->s, remote, &b, PACK_IDX_MAX_BYTES);
+	if (r == 0)
+		r = pack_index_parse(&idx, b.data, b.len);
+	if (r == 0 && (memcmp(pack_index_name(idx)->b, name->b, SHA256_LEN) != 0 ||
+		       pack_index_pack_size(idx) != size))
+		r = err_set(-EBADMSG, "%s: %s names another pack", l->s->url, remote);
+	if (r == 0 && fs_mkdir_parents(cached, 0755) == 0)
+		if (fs_write_atomic(cached, b.data, b.len) < 0)
+			err_clear(); /* a cache: best effort */
+	buf_release(&b);
+	if (r == 0)
+		return add_index(l->s, idx);
+	pack_index_free(idx);
+	/* A missing or broken index costs only that pack. */
+	return r == -ENOMEM ? r : 0;
+}
+
+int source_load_packs(struct source *s, struct store *st)
+{
+	struct load_ctx l = { .s = s, .st = st };
+	struct buf list;
+	int r;
+
+	buf_init(&list, PACK_LIST_MAX_BYTES);
+	r = fetch(s, REPO_PACKS_DIR "/" PACK_LIST_FILE, &list, PACK_LIST_MAX_BYTES);
+	if (r == 0)
+		r = pack_list_parse(list.data, list.len, load_pack, &l);
+	buf_release(&list);
+	if (r < 0 && r != -ENOMEM)
+		r = err_set(r, "%s: packs/list: %s", s->url, err_detail());
+	return r;
+}
+
+int source_read_pack(struct source *s, const struct sha256 *pack, uint64_t off, uint64_t len,
+		     transport_sink_fn sink, void *ctx)
+{
+	AUTO_FREE char *path = NULL;
+	struct count_sink c = { .s = s, .inner = sink, .ctx = ctx };
+	int r = pack_path_make(&path, REPO_PACKS_DIR, pack, PACK_SUFFIX);
+
+	return r < 0 ? r : transport_read(s->t, path, off, len, counting_sink, &c);
+}

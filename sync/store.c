@@ -1,0 +1,189 @@
+/*
+ * store.c — creating and opening a school store (see store.h).
+ */
+#include "sync/store.h"
+
+#include <dirent.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/fsx.h"
+#include "core/limits.h"
+#include "core/mem.h"
+#include "manifests/repo.h"
+#include "packager/pack_list.h"
+
+char *store_path(const struct store *s, const char *rel)
+{
+	return fs_join(s->root, rel);
+}
+
+static int make_layout(const char *root)
+{
+	static const char *dirs[] = { REPO_HEADS_DIR, REPO_PACKS_DIR, REPO_LOCAL_DIR,
+				      STORE_IDX_CACHE };
+	int r = fs_mkdir_p(root, 0755);
+
+	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(dirs); i++) {
+		AUTO_FREE char *p = fs_join(root, dirs[i]);
+
+		r = p ? fs_mkdir_p(p, 0755) : -ENOMEM;
+	}
+	return r;
+}
+
+static int add_trust(struct db *db, const char *const *paths, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct ssh_pubkey k;
+		struct buf line;
+		int r = sshkey_load_public(&k, paths[i]);
+
+		if (r < 0)
+			return err_keep(r, "%s: not an ed25519 public key", paths[i]);
+		buf_init(&line, 4096);
+		r = sshkey_format_public(&line, &k);
+		if (r == 0)
+			r = db_trust_add(db, buf_str(&line));
+		r = r > 0 ? 0 : r;
+		buf_release(&line);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int store_init(const char *root, const char *const *trust_paths, size_t n)
+{
+	AUTO_FREE char *dbpath = fs_join(root, STORE_DB_FILE);
+	AUTO_FREE char *git = fs_join(root, REPO_GIT_DIR);
+	AUTO_FREE char *packs = fs_join(root, REPO_PACKS_DIR);
+	struct db *db = NULL;
+	struct mgit *g = NULL;
+	int r;
+
+	if (!dbpath || !git || !packs)
+		return -ENOMEM;
+	if (n == 0)
+		return err_set(-EINVAL, "a store needs at least one --trust key");
+	if (fs_exists(dbpath))
+		return err_set(-EEXIST, "%s is already a store", root);
+	r = make_layout(root);
+	if (r == 0)
+		r = mgit_init(&g, git);
+	mgit_free(g);
+	if (r == 0)
+		r = pack_list_write(packs);
+	if (r == 0)
+		r = db_open(&db, dbpath, true);
+	if (r == 0)
+		r = add_trust(db, trust_paths, n);
+	db_close(db);
+	return r;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
+	mgit_free(s->git);
+	db_close(s->db);
+	if (s->has_config)
+		repo_config_release(&s->cfg);
+	mem_free(s->root);
+	mem_free(s);
+}
+
+static int load_key(const char *line, void *ctx)
+{
+	struct store *s = ctx;
+
+	if (s->nkeys == STORE_MAX_KEYS)
+		return err_set(-EFBIG, "a store trusts at most %d keys", STORE_MAX_KEYS);
+	return sshkey_parse_public(&s->keys[s->nkeys++], line, strlen(line));
+}
+
+static int load_config(struct store *s)
+{
+	AUTO_FREE char *path = store_path(s, REPO_CONFIG_FILE);
+	struct buf b;
+	int r;
+
+	if (!path)
+		return -ENOMEM;
+	if (!fs_exists(path))
+		return 0;
+	buf_init(&b, LIMIT_CONFIG_BYTES);
+	r = fs_read_file(&b, path, LIMIT_CONFIG_BYTES);
+	if (r == 0)
+		r = repo_config_parse(&s->cfg, b.data, b.len);
+	buf_release(&b);
+	s->has_config = r == 0;
+	return r;
+}
+
+int store_open(struct store **out, const char *root)
+{
+	struct store *s = mem_calloc(1, sizeof(*s));
+	AUTO_FREE char *dbpath = fs_join(root, STORE_DB_FILE);
+	AUTO_FREE char *git = fs_join(root, REPO_GIT_DIR);
+	int r;
+
+	if (!s || !dbpath || !git) {
+		mem_free(s);
+		return -ENOMEM;
+	}
+	s->lock_fd = -1;
+	s->root = mem_strdup(root);
+	if (!fs_exists(dbpath))
+		r = err_set(-ENOENT, "%s is not a ferry store (run ferry store init first)", root);
+	else
+		r = s->root ? db_open(&s->db, dbpath, false) : -ENOMEM;
+	if (r == 0)
+		r = db_trust_foreach(s->db, load_key, s);
+	if (r == 0)
+		r = mgit_open(&s->git, git);
+	if (r == 0)
+		r = load_config(s);
+	if (r < 0) {
+		store_close(s);
+		return r;
+	}
+	*out = s;
+	return 0;
+}
+
+int store_lock(struct store *s, bool wait)
+{
+	AUTO_FREE char *path = store_path(s, REPO_LOCK_FILE);
+	int r;
+
+	if (!path)
+		return -ENOMEM;
+	r = fs_lock(&s->lock_fd, path, wait);
+	if (r == -EWOULDBLOCK)
+		return err_set(r, "another ferry run (sync, checkout or gc) is using %s; wait for "
+				  "it to finish, or pass --wait", s->root);
+	return r;
+}
+
+int store_adopt_config(struct store *s, const void *cfg, size_t n, const void *sig, size_t siglen)
+{
+	AUTO_FREE char *path = store_path(s, REPO_CONFIG_FILE);
+	AUTO_FREE char *sigpath = store_path(s, REPO_CONFIG_SIG_FILE);
+	int r;
+
+	if (!path || !sigpath)
+		return -ENOMEM;
+	if (s->has_config)
+		repo_config_release(&s->cfg);
+	s->has_config = false;
+	r = repo_config_parse(&s->cfg, cfg, n);
+	if (r < 0)
+		return r;
+	s->has_config = true;
+	r = fs_write_atomic(sigpath, sig, siglen);
+	return r < 0 ? r : fs_write_atomic(path, cfg, n);
+}

@@ -1,0 +1,82 @@
+/*
+ * sync.h — `ferry sync`: bring a store up to the newest signed release of
+ * every channel it subscribes to, from whatever sources it has.
+ *
+ * For each channel: ask every source (cheapest first) for its head, keep
+ * the newest one the trust policy accepts (trust.h), import the manifest
+ * git objects, check the release commit's signature, plan the missing
+ * chunks (plan.h), fetch them (fetch.h), and once every chunk is present
+ * install the release: the verified head is written into the store, the
+ * database records the version, and the branch ref moves.  A release that
+ * could not be completed stays pending; the next run continues it.
+ *
+ * Outcomes map to exit codes: done 0, partial 3 (run again), trust 4 (a
+ * source offered something refused), unreachable 5 (no source answered).
+ */
+#ifndef FERRY_SYNC_SYNC_H
+#define FERRY_SYNC_SYNC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "sync/transport.h"
+
+#define SYNC_MAX_SOURCES 16
+#define SYNC_MAX_CHANNELS 64
+
+enum sync_state {
+	SYNC_UP_TO_DATE,
+	SYNC_INSTALLED,
+	SYNC_PARTIAL,
+	SYNC_PLANNED,    /* --dry-run */
+	SYNC_NO_HEAD,    /* no source offers this channel */
+	SYNC_REFUSED,    /* what sources offered was refused */
+};
+
+struct sync_channel {
+	char name[256];
+	enum sync_state state;
+	uint64_t version;       /* installed (or planned) version */
+	uint64_t files;         /* files changed in the plan */
+	uint64_t missing_chunks;
+	uint64_t fetch_bytes;   /* stored bytes the plan reads */
+	uint64_t raw_bytes;     /* bytes the plan writes */
+	uint64_t unlocated;     /* chunks no source offers */
+	char reason[512];
+};
+
+struct sync_opts {
+	const char *store;
+	const char *const *sources; /* NULL: the store's configured sources */
+	size_t nsources;
+	const char *const *channels; /* added to the subscriptions */
+	size_t nchannels;
+	const char *const *filters;  /* NULL-terminated path prefixes, or NULL */
+	bool dry_run;
+	bool wait;
+	struct transport_opts topts;
+	void (*log)(const char *line, void *ctx);
+	void (*progress)(uint64_t done, uint64_t total, void *ctx);
+	void *ctx;
+};
+
+struct sync_result {
+	struct sync_channel channels[SYNC_MAX_CHANNELS];
+	size_t nchannels;
+	uint64_t bytes_read;
+	uint64_t bytes_written;
+	uint64_t chunks;
+	uint64_t sources_usable;
+	uint64_t disk_free;
+	bool trust_failure;
+};
+
+/* Returns 0 when every channel is up to date, -EAGAIN when something is
+ * left for the next run (partial), -EKEYREJECTED when a source offered
+ * something refused, -EHOSTUNREACH when no source could be used; other
+ * negative errnos for the store's own failures. */
+int sync_run(struct sync_result *out, const struct sync_opts *o) FERRY_MUST_USE;
+
+#endif

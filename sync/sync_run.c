@@ -1,0 +1,448 @@
+/*
+ * sync_run.c — one `ferry sync` run over every subscribed channel
+ * (see sync.h).
+ */
+#include "sync/sync.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <time.h>
+
+#include "core/codec_text.h"
+#include "core/fsx.h"
+#include "core/limits.h"
+#include "core/mem.h"
+#include "manifests/repo.h"
+#include "sync/fetch.h"
+#include "sync/plan.h"
+#include "sync/source.h"
+#include "sync/store.h"
+#include "sync/trust.h"
+
+/* Room kept free beyond what a plan needs (database, indexes, temporaries). */
+#define STORE_DISK_MARGIN (64ull << 20)
+
+struct run {
+	const struct sync_opts *o;
+	struct sync_result *res;
+	struct store *st;
+	struct source src[SYNC_MAX_SOURCES];
+	size_t nsrc;
+	bool packs_loaded;
+};
+
+static void say(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(struct run *r, const char *fmt, ...)
+{
+	char line[768];
+	va_list ap;
+
+	if (!r->o->log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	r->o->log(line, r->o->ctx);
+}
+
+static int add_source_url(const struct db_source *s, void *ctx)
+{
+	struct run *r = ctx;
+
+	if (r->nsrc == SYNC_MAX_SOURCES)
+		return 0;
+	return source_open(&r->src[r->nsrc++], s->url, &r->o->topts);
+}
+
+static int open_sources(struct run *r)
+{
+	int e = 0;
+
+	if (r->o->nsources) {
+		for (size_t i = 0; e == 0 && i < r->o->nsources && i < SYNC_MAX_SOURCES; i++)
+			e = source_open(&r->src[r->nsrc++], r->o->sources[i], &r->o->topts);
+	} else {
+		e = db_source_foreach(r->st->db, add_source_url, r);
+	}
+	if (e < 0)
+		return e;
+	if (r->nsrc == 0)
+		return err_set(-EINVAL, "no source given and none configured (--source PATH|URL)");
+	for (size_t i = 0; i < r->nsrc; i++) {
+		e = source_check_config(&r->src[i], r->st);
+		if (e == -ENOMEM)
+			return e;
+		if (e == -EKEYREJECTED)
+			r->res->trust_failure = true;
+		if (e < 0)
+			say(r, "source %s not used: %s", r->src[i].url, err_detail());
+		else
+			r->res->sources_usable++;
+	}
+	return 0;
+}
+
+/* The newest acceptable head among the sources; *from is its source. */
+static int best_head(struct mf_head *best, struct buf *bytes, size_t *from, struct run *r,
+		     struct sync_channel *ch, const struct trust_ctx *t)
+{
+	struct buf b;
+	bool found = false;
+	int e = 0;
+
+	buf_init(&b, LIMIT_HEAD_BYTES);
+	for (size_t i = 0; i < r->nsrc && e != -ENOMEM; i++) {
+		struct mf_head h;
+		enum trust_verdict v;
+
+		if (!r->src[i].usable)
+			continue;
+		e = source_fetch_head(&b, &r->src[i], ch->name);
+		if (e == -ENOENT)
+			continue;
+		if (e == 0)
+			e = trust_head_check(&h, &v, t, r->src[i].url, ch->name, b.data, b.len);
+		if (e < 0) {
+			if (e == -EKEYREJECTED || e == -EBADMSG) {
+				r->res->trust_failure = true;
+				snprintf(ch->reason, sizeof(ch->reason), "%s", err_detail());
+			}
+			say(r, "%s", err_detail());
+			continue;
+		}
+		if (v == TRUST_NEWER && (!found || h.version > best->version)) {
+			*best = h;
+			*from = i;
+			found = true;
+			buf_reset(bytes);
+			e = buf_append(bytes, b.data, b.len);
+		}
+	}
+	buf_release(&b);
+	return e == -ENOMEM ? e : found ? 1 : 0;
+}
+
+static int release_tree(struct mgit_oid *tree, struct run *r, const struct mgit_oid *commit,
+			const struct trust_ctx *t, const char *source, const char *channel)
+{
+	struct mgit_commit c;
+	int e = mgit_commit_read(&c, r->st->git, commit);
+
+	if (e == 0 && t)
+		e = trust_commit_check(t, source, channel, c.signature, c.signature_len, c.payload,
+				       c.payload_len);
+	if (e == 0)
+		*tree = c.tree;
+	mgit_commit_release(&c);
+	return e;
+}
+
+static int install(struct run *r, const struct mf_head *h, const struct buf *head,
+		   const struct mgit_oid *commit)
+{
+	AUTO_FREE char *rel = fs_join(REPO_HEADS_DIR, h->channel);
+	AUTO_FREE char *path = rel ? store_path(r->st, rel) : NULL;
+	AUTO_FREE char *ref = fs_join("refs/heads", h->channel);
+	struct db_channel c = { .name = h->channel, .version = h->version,
+				.head = head->data, .head_len = head->len,
+				.head_time = (int64_t)h->time, .installed_time = time(NULL),
+				.files = h->files, .bytes = h->size };
+	struct mgit_oid old;
+	int e;
+
+	if (!path || !ref)
+		return -ENOMEM;
+	mgit_oid_fmt(c.commit, commit);
+	e = fs_mkdir_parents(path, 0755);
+	if (e == 0)
+		e = fs_write_atomic(path, head->data, head->len);
+	if (e == 0)
+		e = mgit_ref_update(r->st->git, ref, commit,
+				    mgit_ref_read(&old, r->st->git, ref) == 0 ? &old : NULL);
+	if (e == 0)
+		e = mgit_server_info_update(r->st->git);
+	if (e == 0)
+		e = db_begin(r->st->db);
+	if (e == 0)
+		e = db_channel_put(r->st->db, &c);
+	if (e == 0)
+		e = db_channel_seen_put(r->st->db, h->channel, h->version);
+	if (e >= 0) {
+		e = db_pending_clear(r->st->db, h->channel);
+		e = e == -ENOENT || e > 0 ? 0 : e;
+	}
+	if (e == 0)
+		e = db_commit(r->st->db);
+	else if (db_in_transaction(r->st->db))
+		(void)db_rollback(r->st->db);
+	return e;
+}
+
+static void on_log(const char *line, void *ctx)
+{
+	struct run *r = ctx;
+
+	say(r, "%s", line);
+}
+
+static void on_progress(uint64_t done, uint64_t total, void *ctx)
+{
+	struct run *r = ctx;
+
+	if (r->o->progress)
+		r->o->progress(done, total, r->o->ctx);
+}
+
+/* Fetches the planned chunks; installs when complete, else records pending. */
+static int carry_out(struct run *r, struct sync_channel *ch, struct plan *p,
+		     const struct mf_head *h, const struct buf *head, const struct mgit_oid *commit)
+{
+	struct fetch_opts fo = { .log = on_log, .progress = on_progress, .ctx = r };
+	struct fetch_stats fs;
+	struct db_pending pend = { .channel = ch->name, .version = h->version,
+				   .bytes_total = p->stored_bytes, .updated = time(NULL) };
+	uint64_t missing = 0;
+	int e = fetch_plan(&fs, p, r->st, r->src, r->nsrc, &fo);
+
+	r->res->chunks += fs.chunks;
+	r->res->bytes_written += fs.bytes_written;
+	if (e < 0)
+		return e;
+	for (size_t i = 0; i < p->n; i++)
+		if (!p->chunks[i].done)
+			missing += p->chunks[i].stored_len;
+	if (missing == 0) {
+		e = install(r, h, head, commit);
+		if (e == 0) {
+			ch->state = SYNC_INSTALLED;
+			ch->version = h->version;
+			say(r, "%s: installed release %llu", ch->name, (unsigned long long)h->version);
+		}
+		return e;
+	}
+	mgit_oid_fmt(pend.commit, commit);
+	pend.bytes_missing = missing;
+	ch->state = SYNC_PARTIAL;
+	snprintf(ch->reason, sizeof(ch->reason),
+		 "%llu bytes of release %llu are still missing; no source offered them this time",
+		 (unsigned long long)missing, (unsigned long long)h->version);
+	return db_pending_put(r->st->db, &pend);
+}
+
+/* Refuses to start what cannot fit: the store keeps chunks as fetched. */
+static int check_space(struct run *r, struct sync_channel *ch, const struct plan *p)
+{
+	struct statvfs vfs;
+	uint64_t avail;
+
+	if (statvfs(r->st->root, &vfs) < 0)
+		return 0;
+	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	if (p->stored_bytes + STORE_DISK_MARGIN <= avail)
+		return 0;
+	return err_set(-ENOSPC, "%s: release %llu needs %llu MiB in the store but only %llu MiB "
+				"are free; nothing was fetched", ch->name,
+		       (unsigned long long)ch->version,
+		       (unsigned long long)((p->stored_bytes + STORE_DISK_MARGIN) >> 20),
+		       (unsigned long long)(avail >> 20));
+}
+
+static int load_packs(struct run *r)
+{
+	if (r->packs_loaded)
+		return 0;
+	r->packs_loaded = true;
+	for (size_t i = 0; i < r->nsrc; i++) {
+		int e;
+
+		if (!r->src[i].usable)
+			continue;
+		e = source_load_packs(&r->src[i], r->st);
+		if (e == -ENOMEM)
+			return e;
+		if (e < 0)
+			say(r, "%s: %s", r->src[i].url, err_detail());
+	}
+	return 0;
+}
+
+static int sync_channel(struct run *r, struct sync_channel *ch)
+{
+	struct trust_ctx t = { .keys = r->st->keys, .nkeys = r->st->nkeys,
+			       .repo_id = r->st->has_config ? r->st->cfg.id : NULL,
+			       .now = time(NULL) };
+	struct db_channel inst;
+	struct mf_head h;
+	struct mgit_oid commit, tree, old_tree;
+	struct buf head;
+	struct plan p;
+	bool has_old = false;
+	size_t from = 0;
+	int e;
+
+	if (db_channel_get(&inst, r->st->db, ch->name) == 0) {
+		t.installed = inst.version;
+		ch->version = inst.version;
+		has_old = mgit_oid_parse(&commit, inst.commit) == 0 &&
+			  release_tree(&old_tree, r, &commit, NULL, NULL, NULL) == 0;
+		db_channel_release(&inst);
+	}
+	e = db_channel_seen_get(&t.seen, r->st->db, ch->name);
+	if (e < 0 && e != -ENOENT)
+		return e;
+	buf_init(&head, LIMIT_HEAD_BYTES);
+	plan_init(&p);
+	e = best_head(&h, &head, &from, r, ch, &t);
+	if (e <= 0) {
+		ch->state = t.installed ? SYNC_UP_TO_DATE : ch->reason[0] ? SYNC_REFUSED : SYNC_NO_HEAD;
+		if (ch->state == SYNC_NO_HEAD)
+			snprintf(ch->reason, sizeof(ch->reason),
+				 "no source offers this channel yet");
+		goto out;
+	}
+	memcpy(commit.id, h.commit, MGIT_OID_LEN);
+	e = source_import_git(&r->src[from], r->st);
+	if (e == 0)
+		e = release_tree(&tree, r, &commit, &t, r->src[from].url, ch->name);
+	if (e < 0) {
+		r->res->trust_failure |= e == -EKEYREJECTED || e == -EBADMSG;
+		ch->state = SYNC_REFUSED;
+		snprintf(ch->reason, sizeof(ch->reason), "%s", err_detail());
+		say(r, "%s", ch->reason);
+		e = e == -ENOMEM ? e : 0;
+		goto out;
+	}
+	e = plan_build(&p, r->st, has_old ? &old_tree : NULL, &tree, r->o->filters);
+	if (e == 0)
+		e = load_packs(r);
+	if (e == 0)
+		e = plan_locate(&p, r->src, r->nsrc);
+	if (e < 0) {
+		ch->state = SYNC_REFUSED;
+		snprintf(ch->reason, sizeof(ch->reason), "%s", err_detail());
+		r->res->trust_failure |= e == -EBADMSG;
+		e = e == -ENOMEM ? e : 0;
+		goto out;
+	}
+	ch->files = p.files;
+	ch->missing_chunks = p.n;
+	ch->fetch_bytes = p.stored_bytes;
+	ch->raw_bytes = p.raw_bytes;
+	ch->unlocated = p.unlocated;
+	ch->version = h.version;
+	if (r->o->dry_run) {
+		ch->state = SYNC_PLANNED;
+		goto out;
+	}
+	e = check_space(r, ch, &p);
+	if (e == 0)
+		e = carry_out(r, ch, &p, &h, &head, &commit);
+out:
+	plan_release(&p);
+	buf_release(&head);
+	return e;
+}
+
+static int add_subscriptions(struct run *r)
+{
+	for (size_t i = 0; i < r->o->nchannels; i++) {
+		int e;
+
+		if (!mf_channel_valid(r->o->channels[i]))
+			return err_set(-EINVAL, "\"%s\" is not a valid channel name",
+				       r->o->channels[i]);
+		e = db_subscription_add(r->st->db, r->o->channels[i], NULL);
+		if (e < 0)
+			return e;
+	}
+	return 0;
+}
+
+static int add_channel(const struct db_subscription *s, void *ctx)
+{
+	struct run *r = ctx;
+	struct sync_result *res = r->res;
+
+	for (size_t i = 0; i < res->nchannels; i++)
+		if (strcmp(res->channels[i].name, s->channel) == 0)
+			return 0;
+	if (res->nchannels == SYNC_MAX_CHANNELS)
+		return 0;
+	snprintf(res->channels[res->nchannels++].name, sizeof(res->channels[0].name), "%s",
+		 s->channel);
+	return 0;
+}
+
+static const char *outcome_of(int e, const struct sync_result *res)
+{
+	if (e == 0)
+		return "done";
+	if (e == -EAGAIN)
+		return "partial";
+	if (e == -EKEYREJECTED)
+		return "trust";
+	if (e == -EHOSTUNREACH)
+		return "unreachable";
+	return "error";
+}
+
+static int conclude(struct run *r)
+{
+	bool partial = false;
+
+	for (size_t i = 0; i < r->res->nchannels; i++)
+		partial |= r->res->channels[i].state == SYNC_PARTIAL ||
+			   r->res->channels[i].state == SYNC_NO_HEAD;
+	if (r->res->sources_usable == 0 && !r->res->trust_failure)
+		return err_set(-EHOSTUNREACH, "no source could be used");
+	if (r->res->trust_failure)
+		return err_set(-EKEYREJECTED, "a source offered something this store refuses (see "
+					      "above); nothing refused was installed");
+	return partial ? -EAGAIN : 0;
+}
+
+int sync_run(struct sync_result *out, const struct sync_opts *o)
+{
+	struct run r = { .o = o, .res = out };
+	struct db_run rec = { 0 };
+	int64_t run_id = 0;
+	struct statvfs vfs;
+	int e;
+
+	memset(out, 0, sizeof(*out));
+	e = store_open(&r.st, o->store);
+	if (e == 0)
+		e = store_lock(r.st, o->wait);
+	if (e == 0)
+		e = add_subscriptions(&r);
+	if (e == 0)
+		e = db_subscription_foreach(r.st->db, add_channel, &r);
+	if (e == 0 && out->nchannels == 0)
+		e = err_set(-EINVAL, "this store subscribes to no channel yet (--channel NAME)");
+	if (e == 0 && !o->dry_run)
+		e = db_run_begin(&run_id, r.st->db, time(NULL));
+	if (e == 0)
+		e = open_sources(&r);
+	for (size_t i = 0; e == 0 && i < out->nchannels; i++)
+		e = sync_channel(&r, &out->channels[i]);
+	if (e == 0)
+		e = conclude(&r);
+	for (size_t i = 0; i < r.nsrc; i++)
+		out->bytes_read += r.src[i].bytes_read;
+	if (r.st && statvfs(r.st->root, &vfs) == 0)
+		out->disk_free = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	if (run_id) {
+		rec = (struct db_run){ .id = run_id, .started = 0, .ended = time(NULL),
+				       .outcome = outcome_of(e, out), .bytes_read = out->bytes_read,
+				       .bytes_written = out->bytes_written,
+				       .chunks_stored = out->chunks,
+				       .reason = e < 0 ? err_detail() : "" };
+		(void)!db_run_end(r.st->db, run_id, &rec);
+	}
+	for (size_t i = 0; i < r.nsrc; i++)
+		source_close(&r.src[i]);
+	store_close(r.st);
+	return e;
+}
