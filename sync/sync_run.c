@@ -434,11 +434,18 @@ int sync_run(struct sync_result *out, const struct sync_opts *o)
 	if (r.st && statvfs(r.st->root, &vfs) == 0)
 		out->disk_free = (uint64_t)vfs.f_bavail * vfs.f_frsize;
 	if (run_id) {
+		const char *why = e < 0 && e != -EAGAIN ? err_detail() : "";
+
+		for (size_t i = 0; e == -EAGAIN && i < out->nchannels; i++)
+			if (out->channels[i].reason[0]) {
+				why = out->channels[i].reason;
+				break;
+			}
 		rec = (struct db_run){ .id = run_id, .started = 0, .ended = time(NULL),
 				       .outcome = outcome_of(e, out), .bytes_read = out->bytes_read,
 				       .bytes_written = out->bytes_written,
 				       .chunks_stored = out->chunks,
-				       .reason = e < 0 ? err_detail() : "" };
+				       .reason = why };
 		(void)!db_run_end(r.st->db, run_id, &rec);
 	}
 	for (size_t i = 0; i < r.nsrc; i++)
