@@ -1,6 +1,7 @@
 /*
  * cmd_sync.c — `ferry sync STORE --source SRC... [--channel NAME]...
- *              [--only PATH]... [--dry-run] [--wait]`
+ *              [--only PATH]... [--dry-run] [--wait] [--ca FILE]
+ *              [--known-hosts FILE] [--identity KEY]`
  *
  * Logs one line per event (journal-friendly); a progress bar only on a
  * terminal; a summary per channel; exit 0 done, 3 partial, 4 refused,
@@ -124,6 +125,12 @@ int cmd_sync(struct cli *c, int argc, char **argv)
 			channels[nc++] = argv[++i];
 		else if (strcmp(a, "--only") == 0 && has && nf < MAX_ARGS)
 			filters[nf++] = argv[++i];
+		else if (strcmp(a, "--ca") == 0 && has)
+			o.topts.ca_file = argv[++i];
+		else if (strcmp(a, "--known-hosts") == 0 && has)
+			o.topts.known_hosts = argv[++i];
+		else if (strcmp(a, "--identity") == 0 && has)
+			o.topts.identity = argv[++i];
 		else if (strcmp(a, "--dry-run") == 0)
 			o.dry_run = true;
 		else if (strcmp(a, "--wait") == 0)
