@@ -62,6 +62,19 @@ bool cli_common_option(struct cli *c, const char *arg)
 	return false;
 }
 
+int cli_one_path(struct cli *c, int argc, char **argv, const char **path)
+{
+	*path = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (cli_common_option(c, argv[i]))
+			continue;
+		if (argv[i][0] == '-' || *path)
+			return EXIT_USAGE;
+		*path = argv[i];
+	}
+	return *path ? 0 : EXIT_USAGE;
+}
+
 void cli_finish(struct cli *c)
 {
 	cli_progress_end(c);

@@ -55,6 +55,10 @@ int cli_exit_code(int err);
  * true if argv[i] was one. */
 bool cli_common_option(struct cli *c, const char *arg);
 
+/* For commands taking exactly one path and the common options: sets *path
+ * or returns EXIT_USAGE (else 0). */
+int cli_one_path(struct cli *c, int argc, char **argv, const char **path);
+
 /* Writes the JSON document (if --json) and releases c. */
 void cli_finish(struct cli *c);
 

@@ -139,15 +139,7 @@ int cmd_status(struct cli *c, int argc, char **argv)
 	char used[32], avail[32];
 	int r;
 
-	for (int i = 1; i < argc; i++) {
-		if (cli_common_option(c, argv[i]))
-			continue;
-		if (argv[i][0] != '-' && !root)
-			root = argv[i];
-		else
-			return EXIT_USAGE;
-	}
-	if (!root)
+	if (cli_one_path(c, argc, argv, &root) != 0)
 		return EXIT_USAGE;
 	r = store_open(&st, root);
 	if (r < 0)

@@ -71,15 +71,7 @@ int cmd_verify(struct cli *c, int argc, char **argv)
 	const char *root = NULL;
 	int r;
 
-	for (int i = 1; i < argc; i++) {
-		if (cli_common_option(c, argv[i]))
-			continue;
-		if (argv[i][0] != '-' && !root)
-			root = argv[i];
-		else
-			return EXIT_USAGE;
-	}
-	if (!root)
+	if (cli_one_path(c, argc, argv, &root) != 0)
 		return EXIT_USAGE;
 	if (c->json) {
 		jw_obj_begin(&c->w);

@@ -173,6 +173,18 @@ int fs_mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
+int fs_mkdirs_under(const char *root, const char *const *dirs, size_t n)
+{
+	int r = fs_mkdir_p(root, 0755);
+
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		AUTO_FREE char *p = fs_join(root, dirs[i]);
+
+		r = p ? fs_mkdir_p(p, 0755) : -ENOMEM;
+	}
+	return r;
+}
+
 int fs_mkdir_parents(const char *path, mode_t mode)
 {
 	AUTO_FREE char *p = mem_strdup(path);

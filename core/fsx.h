@@ -29,6 +29,8 @@ int fs_fsync_dir(const char *dir) FERRY_MUST_USE;
 /* Like fs_fsync_dir() on the directory holding path. */
 int fs_fsync_parent(const char *path) FERRY_MUST_USE;
 int fs_mkdir_p(const char *path, mode_t mode) FERRY_MUST_USE;
+/* Creates root and each of dirs[0..n) under it. */
+int fs_mkdirs_under(const char *root, const char *const *dirs, size_t n) FERRY_MUST_USE;
 /* Creates the directories leading to path (not path itself). */
 int fs_mkdir_parents(const char *path, mode_t mode) FERRY_MUST_USE;
 bool fs_exists(const char *path);

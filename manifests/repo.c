@@ -39,15 +39,9 @@ static bool dir_is_empty_or_missing(const char *path)
 
 static int make_dirs(const char *root)
 {
-	static const char *dirs[] = { REPO_HEADS_DIR, REPO_PACKS_DIR, REPO_LOCAL_DIR };
-	int r = fs_mkdir_p(root, 0755);
+	static const char *const dirs[] = { REPO_HEADS_DIR, REPO_PACKS_DIR, REPO_LOCAL_DIR };
 
-	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(dirs); i++) {
-		AUTO_FREE char *p = fs_join(root, dirs[i]);
-
-		r = p ? fs_mkdir_p(p, 0755) : -ENOMEM;
-	}
-	return r;
+	return fs_mkdirs_under(root, dirs, ARRAY_SIZE(dirs));
 }
 
 static int write_config(const char *root, const struct repo_config *cfg)
@@ -68,22 +62,18 @@ static int write_config(const char *root, const struct repo_config *cfg)
 
 static int add_keys(struct repo_config *cfg, const char *const *paths, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		struct ssh_pubkey k;
-		struct buf line;
-		int r = sshkey_load_public(&k, paths[i]);
+	int r = 0;
 
-		if (r < 0)
-			return err_keep(r, "%s: not an ed25519 public key", paths[i]);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		struct buf line;
+
 		buf_init(&line, 4096);
-		r = sshkey_format_public(&line, &k);
+		r = sshkey_public_file_line(&line, paths[i]);
 		if (r == 0)
 			r = repo_config_add_key(cfg, buf_str(&line));
 		buf_release(&line);
-		if (r < 0)
-			return r;
 	}
-	return 0;
+	return r;
 }
 
 int mf_repo_init(const char *root, const char *const *pubkey_paths, size_t n)

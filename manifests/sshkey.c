@@ -591,3 +591,13 @@ int sshkey_load_private(struct ssh_privkey *out, const char *path)
 	e = sshkey_parse_private(out, (const char *)text.data, text.len);
 	return e < 0 ? with_path(e, path) : 0;
 }
+
+int sshkey_public_file_line(struct buf *out, const char *path)
+{
+	struct ssh_pubkey k;
+	int r = sshkey_load_public(&k, path);
+
+	if (r < 0)
+		return err_keep(r, "%s: not an ed25519 public key", path);
+	return sshkey_format_public(out, &k);
+}

@@ -104,6 +104,12 @@ bool sshkey_public_equal(const struct ssh_pubkey *a, const struct ssh_pubkey *b)
  */
 int sshkey_format_public(struct buf *out, const struct ssh_pubkey *k) FERRY_MUST_USE;
 
+/* Loads an ed25519 .pub file and appends its canonical line
+ * ("ssh-ed25519 AAAA… comment") to out; the detail names the file when it
+ * is not such a key.  Used wherever keys given on the command line are
+ * recorded (ferry.json, a store's trusted keys). */
+int sshkey_public_file_line(struct buf *out, const char *path) FERRY_MUST_USE;
+
 /* Writes the "SHA256:..." fingerprint `ssh-keygen -l` prints (base64 of
  * the SHA-256 of the key blob, no padding).  @return 0 or -ENOMEM. */
 int sshkey_fingerprint(char out[SSHKEY_FINGERPRINT_LEN], const struct ssh_pubkey *k) FERRY_MUST_USE;

@@ -20,37 +20,27 @@ char *store_path(const struct store *s, const char *rel)
 
 static int make_layout(const char *root)
 {
-	static const char *dirs[] = { REPO_HEADS_DIR, REPO_PACKS_DIR, REPO_LOCAL_DIR,
-				      STORE_IDX_CACHE };
-	int r = fs_mkdir_p(root, 0755);
+	static const char *const dirs[] = { REPO_HEADS_DIR, REPO_PACKS_DIR, REPO_LOCAL_DIR,
+					    STORE_IDX_CACHE };
 
-	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(dirs); i++) {
-		AUTO_FREE char *p = fs_join(root, dirs[i]);
-
-		r = p ? fs_mkdir_p(p, 0755) : -ENOMEM;
-	}
-	return r;
+	return fs_mkdirs_under(root, dirs, ARRAY_SIZE(dirs));
 }
 
 static int add_trust(struct db *db, const char *const *paths, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		struct ssh_pubkey k;
-		struct buf line;
-		int r = sshkey_load_public(&k, paths[i]);
+	int r = 0;
 
-		if (r < 0)
-			return err_keep(r, "%s: not an ed25519 public key", paths[i]);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		struct buf line;
+
 		buf_init(&line, 4096);
-		r = sshkey_format_public(&line, &k);
+		r = sshkey_public_file_line(&line, paths[i]);
 		if (r == 0)
 			r = db_trust_add(db, buf_str(&line));
-		r = r > 0 ? 0 : r;
+		r = r > 0 ? 0 : r; /* 1: added, 0: already trusted */
 		buf_release(&line);
-		if (r < 0)
-			return r;
 	}
-	return 0;
+	return r;
 }
 
 int store_init(const char *root, const char *const *trust_paths, size_t n)
