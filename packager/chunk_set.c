@@ -22,6 +22,8 @@ int chunk_set_init(struct chunk_set *s)
 	if (!s->recs || !s->used) {
 		mem_free(s->recs);
 		mem_free(s->used);
+		s->recs = NULL;
+		s->used = NULL;
 		return -ENOMEM;
 	}
 	pthread_rwlock_init(&s->lock, NULL);

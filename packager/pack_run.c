@@ -29,7 +29,7 @@
 #include "packager/tree_walk.h"
 
 #define READ_BUF_BYTES (4u << 20)
-#define RING_SLOTS 32u
+#define RING_SLOTS 64u
 #define PROGRESS_NS 200000000LL
 
 /* A file read but not yet completed by the writer (a FIFO). */
@@ -194,20 +194,32 @@ static int write_slot(struct run *r, struct slot *s)
 	return e;
 }
 
-/* Writes every finished slot; with wait, everything submitted so far. */
-static int drain(struct run *r, bool wait)
+/* Writes the oldest slot if it is finished (waiting for it if wait);
+ * returns 1 if one was written, 0 if none. */
+static int drain_one(struct run *r, bool wait)
 {
-	struct slot *s;
+	struct slot *s = pack_ring_oldest(r->ring, wait);
+	int e;
 
-	while ((s = pack_ring_oldest(r->ring, wait))) {
-		int e = write_slot(r, s);
+	if (!s)
+		return 0;
+	e = write_slot(r, s);
+	pack_ring_release_oldest(r->ring);
+	return e < 0 ? e : 1;
+}
 
-		pack_ring_release_oldest(r->ring);
-		if (e < 0)
-			return e;
-	}
+/* Writes finished slots in order.  With all, waits until everything
+ * submitted is written (the end of the run); without, waits for the
+ * oldest only and takes whatever else is already done, so the reader
+ * goes back to reading while the workers stay busy. */
+static int drain(struct run *r, bool all)
+{
+	int e = drain_one(r, true);
+
+	while (e > 0)
+		e = drain_one(r, all);
 	progress(r, false);
-	return 0;
+	return e;
 }
 
 static int submit(struct run *r, const uint8_t *p, size_t n, bool last)
@@ -216,7 +228,7 @@ static int submit(struct run *r, const uint8_t *p, size_t n, bool last)
 	int e;
 
 	while (!(s = pack_ring_claim(r->ring))) {
-		e = drain(r, true);
+		e = drain(r, false);
 		if (e < 0)
 			return e;
 	}
