@@ -11,7 +11,8 @@
  * times and peak memory printed as '#' lines (nothing asserted on time).
  *
  * This test reaches past the adapter with sqlite3.h only to plant objects
- * in a file, as an attacker or a buggy tool would.
+ * and values in a file, as a damaged disk, an attacker or a buggy tool
+ * would.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
