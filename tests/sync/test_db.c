@@ -11,7 +11,8 @@
  * times and peak memory printed as '#' lines (nothing asserted on time).
  *
  * This test reaches past the adapter with sqlite3.h only to plant objects
- * in a file, as an attacker or a buggy tool would.
+ * and values in a file, as a damaged disk, an attacker or a buggy tool
+ * would.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -1111,23 +1112,78 @@ static void fill_big(const char *path, unsigned chunks)
 	db_close(db);
 }
 
-/* Reads everything through the API; @return the first error, or 0. */
+/* Reads every table through the API; @return the first error, or 0. */
 static int read_everything(struct db *db)
 {
+	struct db_channel ch;
 	unsigned n = 0;
 	uint64_t u;
+	char *v = NULL;
 	int r = db_chunk_count(&u, db);
 
-	for (unsigned i = 0; i < 3000; i++) {
+	for (unsigned i = 0; i < 3000 && r >= 0; i++) {
 		struct db_chunk want = chunk_make(i, 1);
-		int q = db_chunk_find(NULL, db, &want.id);
 
-		if (q < 0 && r >= 0)
-			r = q;
+		r = db_chunk_find(NULL, db, &want.id);
+		r = r == -ENOENT ? 0 : r;
 	}
-	if (r >= 0)
-		r = db_chunks_of_pack_foreach(db, 1, count_chunks, &n);
-	return r;
+	r = r < 0 ? r : db_chunks_of_pack_foreach(db, 1, count_chunks, &n);
+	r = r < 0 ? r : db_pack_foreach(db, count_packs, &n);
+	r = r < 0 ? r : db_channel_foreach(db, count_channels, &n);
+	r = r < 0 ? r : db_pending_foreach(db, count_pending, &n);
+	r = r < 0 ? r : db_subscription_foreach(db, count_subs, &n);
+	r = r < 0 ? r : db_source_foreach(db, count_sources, &n);
+	r = r < 0 ? r : db_trust_foreach(db, count_trust, &n);
+	r = r < 0 ? r : db_remote_pack_foreach(db, sources[0].url, count_remote, &n);
+	r = r < 0 ? r : db_run_foreach_recent(db, 10, count_runs, &n);
+	if (r >= 0 && db_channel_get(&ch, db, channel_names[2]) >= 0)
+		db_channel_release(&ch);
+	if (r >= 0 && (r = db_meta_get(&v, db, metas[0].key)) >= 0)
+		mem_free(v);
+	return r < 0 ? r : 0;
+}
+
+/* Rows a damaged file or a careless hand could hold, each breaking the
+ * rule of one column; STRICT tables let every one of them be written. */
+static const struct {
+	const char *what;
+	const char *sql;
+} bad_rows[] = {
+	{ "a chunk ID of 31 bytes", "UPDATE chunks SET id = substr(id, 1, 31)" },
+	{ "a raw chunk stored longer than raw", "UPDATE chunks SET stored = raw + 1" },
+	{ "a negative pack size", "UPDATE packs SET size = -1" },
+	{ "an uppercase commit", "UPDATE channels SET commit_hex = upper(commit_hex)" },
+	{ "a head past 64 KiB", "UPDATE channels SET head = zeroblob(65537)" },
+	{ "a NUL inside a URL", "UPDATE sources SET url = url || char(0) || 'x'" },
+	{ "more bytes missing than total", "UPDATE pending SET bytes_missing = bytes_total + 1" },
+	{ "have_idx of 2", "UPDATE remote_packs SET have_idx = 2" },
+	{ "an empty key line", "UPDATE trust SET line = '' WHERE rowid = 1" },
+	{ "a negative run counter", "UPDATE runs SET bytes_read = -1" },
+	{ "a priority past 32 bits", "UPDATE sources SET priority = 4294967296" },
+	{ "a NUL inside a setting", "UPDATE meta SET value = 'x' || char(0) WHERE key = 'store-id'" },
+};
+
+static void test_malformed_rows_are_refused(void)
+{
+	AUTO_FREE char *path = db_path("badrows.db");
+	struct db *db;
+	int64_t packs[N_PACKS];
+
+	db = open_fresh(path);
+	fill(db, packs);
+	CHECK_OK(read_everything(db));
+	db_close(db);
+	for (size_t i = 0; i < ARRAY_SIZE(bad_rows); i++) {
+		db = open_fresh(path);
+		fill(db, packs);
+		db_close(db);
+		plant(path, bad_rows[i].sql);
+		CHECK_OK(db_open(&db, path, false));
+		CHECK_MSG(read_everything(db) == -EBADMSG, "%s was read", bad_rows[i].what);
+		CHECK_MSG(strstr(err_detail(), "malformed value in column"), "%s: %s",
+			  bad_rows[i].what, err_detail());
+		db_close(db);
+	}
 }
 
 static void test_truncated_store_is_refused(void)
@@ -1184,7 +1240,8 @@ static void test_garbage_pages_are_found(void)
  */
 
 /* Runs fn in a child; it never returns into the harness.  fn's return is
- * the child's exit status. */
+ * the child's exit status.  A child left waiting by a parent whose CHECK
+ * failed dies of SIGALRM instead of hanging the run. */
 static pid_t in_child(int (*fn)(const char *path, void *ctx), const char *path, void *ctx)
 {
 	pid_t pid;
@@ -1192,8 +1249,10 @@ static pid_t in_child(int (*fn)(const char *path, void *ctx), const char *path, 
 	fflush(stdout);
 	pid = fork();
 	CHECK(pid >= 0);
-	if (pid == 0)
+	if (pid == 0) {
+		alarm(60);
 		_exit(fn(path, ctx));
+	}
 	return pid;
 }
 
@@ -1701,6 +1760,7 @@ int main(void)
 		{ "a newer schema version is refused", test_newer_schema_is_refused },
 		{ "files that are not stores are refused", test_foreign_files_are_refused },
 		{ "a planted or altered schema is refused", test_planted_schema_is_refused },
+		{ "rows breaking a column's rule are -EBADMSG", test_malformed_rows_are_refused },
 		{ "a truncated store is refused", test_truncated_store_is_refused },
 		{ "garbage pages give -EBADMSG and db_check finds them",
 		  test_garbage_pages_are_found },
