@@ -1,6 +1,6 @@
 /*
  * cmd_sync.c — `ferry sync STORE --source SRC... [--channel NAME]...
- *              [--only PATH]... [--dry-run] [--wait] [--ca FILE]
+ *              [--dry-run] [--wait] [--ca FILE]
  *              [--known-hosts FILE] [--identity KEY]`
  *
  * Logs one line per event (journal-friendly); a progress bar only on a
@@ -107,10 +107,10 @@ static void report(struct cli *c, const struct sync_result *res, bool dry)
 
 int cmd_sync(struct cli *c, int argc, char **argv)
 {
-	const char *sources[MAX_ARGS], *channels[MAX_ARGS], *filters[MAX_ARGS + 1];
+	const char *sources[MAX_ARGS], *channels[MAX_ARGS];
 	struct sync_opts o = { 0 };
 	struct sync_result res;
-	size_t ns = 0, nc = 0, nf = 0;
+	size_t ns = 0, nc = 0;
 	int r;
 
 	for (int i = 1; i < argc; i++) {
@@ -123,8 +123,6 @@ int cmd_sync(struct cli *c, int argc, char **argv)
 			sources[ns++] = argv[++i];
 		else if (strcmp(a, "--channel") == 0 && has && nc < MAX_ARGS)
 			channels[nc++] = argv[++i];
-		else if (strcmp(a, "--only") == 0 && has && nf < MAX_ARGS)
-			filters[nf++] = argv[++i];
 		else if (strcmp(a, "--ca") == 0 && has)
 			o.topts.ca_file = argv[++i];
 		else if (strcmp(a, "--known-hosts") == 0 && has)
@@ -142,12 +140,10 @@ int cmd_sync(struct cli *c, int argc, char **argv)
 	}
 	if (!o.store)
 		return EXIT_USAGE;
-	filters[nf] = NULL;
 	o.sources = ns ? sources : NULL;
 	o.nsources = ns;
 	o.channels = channels;
 	o.nchannels = nc;
-	o.filters = nf ? filters : NULL;
 	o.log = on_log;
 	o.progress = on_progress;
 	o.ctx = c;

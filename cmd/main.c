@@ -19,7 +19,7 @@ static const struct cli_command commands[] = {
 	{ NULL, "verify", cmd_verify, "verify REPO|STORE [--json]" },
 	{ "store", "init", cmd_store_init, "store init STORE --trust KEY.pub [--trust KEY2.pub]..." },
 	{ NULL, "sync", cmd_sync,
-	  "sync STORE --source SRC... [--channel NAME]... [--only PATH]... [--dry-run] [--wait]\n"
+	  "sync STORE --source SRC... [--channel NAME]... [--dry-run] [--wait]\n"
 	  "             [--ca FILE] [--known-hosts FILE] [--identity KEY]" },
 	{ NULL, "checkout", cmd_checkout, "checkout STORE CHANNEL DIR [--rollback]" },
 	{ NULL, "status", cmd_status, "status STORE [--json]" },
