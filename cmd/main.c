@@ -23,6 +23,7 @@ static const struct cli_command commands[] = {
 	  "             [--ca FILE] [--known-hosts FILE] [--identity KEY]" },
 	{ NULL, "checkout", cmd_checkout, "checkout STORE CHANNEL DIR [--rollback]" },
 	{ NULL, "status", cmd_status, "status STORE [--json]" },
+	{ NULL, "gc", cmd_gc, "gc STORE [--json]" },
 };
 
 static void help(FILE *f)
