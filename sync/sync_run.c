@@ -268,6 +268,49 @@ static int load_packs(struct run *r)
 	return 0;
 }
 
+/* Brings in the release head h names (from source from): its manifest,
+ * its signature, the plan, and — unless --dry-run — the chunks. */
+static int sync_release(struct run *r, struct sync_channel *ch, const struct mf_head *h,
+			const struct buf *head, size_t from, const struct trust_ctx *t,
+			const struct mgit_oid *old_tree)
+{
+	struct mgit_oid commit, tree;
+	struct plan p;
+	int e;
+
+	plan_init(&p);
+	memcpy(commit.id, h->commit, MGIT_OID_LEN);
+	e = source_import_git(&r->src[from], r->st);
+	if (e == 0)
+		e = release_tree(&tree, r, &commit, t, r->src[from].url, ch->name);
+	if (e == 0)
+		e = plan_build(&p, r->st, old_tree, &tree, r->o->filters);
+	if (e == 0)
+		e = load_packs(r);
+	if (e == 0)
+		e = plan_locate(&p, r->src, r->nsrc);
+	if (e < 0) {
+		r->res->trust_failure |= e == -EKEYREJECTED || e == -EBADMSG;
+		ch->state = SYNC_REFUSED;
+		snprintf(ch->reason, sizeof(ch->reason), "%s", err_detail());
+		say(r, "%s", ch->reason);
+		plan_release(&p);
+		return e == -ENOMEM ? e : 0;
+	}
+	ch->files = p.files;
+	ch->missing_chunks = p.n;
+	ch->fetch_bytes = p.stored_bytes;
+	ch->raw_bytes = p.raw_bytes;
+	ch->unlocated = p.unlocated;
+	ch->version = h->version;
+	if (r->o->dry_run)
+		ch->state = SYNC_PLANNED;
+	else if ((e = check_space(r, ch, &p)) == 0)
+		e = carry_out(r, ch, &p, h, head, &commit);
+	plan_release(&p);
+	return e;
+}
+
 static int sync_channel(struct run *r, struct sync_channel *ch)
 {
 	struct trust_ctx t = { .keys = r->st->keys, .nkeys = r->st->nkeys,
@@ -275,9 +318,8 @@ static int sync_channel(struct run *r, struct sync_channel *ch)
 			       .now = time(NULL) };
 	struct db_channel inst;
 	struct mf_head h;
-	struct mgit_oid commit, tree, old_tree;
+	struct mgit_oid commit, old_tree;
 	struct buf head;
-	struct plan p;
 	bool has_old = false;
 	size_t from = 0;
 	int e;
@@ -293,54 +335,14 @@ static int sync_channel(struct run *r, struct sync_channel *ch)
 	if (e < 0 && e != -ENOENT)
 		return e;
 	buf_init(&head, LIMIT_HEAD_BYTES);
-	plan_init(&p);
 	e = best_head(&h, &head, &from, r, ch, &t);
-	if (e <= 0) {
+	if (e > 0) {
+		e = sync_release(r, ch, &h, &head, from, &t, has_old ? &old_tree : NULL);
+	} else if (e == 0) {
 		ch->state = t.installed ? SYNC_UP_TO_DATE : ch->reason[0] ? SYNC_REFUSED : SYNC_NO_HEAD;
 		if (ch->state == SYNC_NO_HEAD)
-			snprintf(ch->reason, sizeof(ch->reason),
-				 "no source offers this channel yet");
-		goto out;
+			snprintf(ch->reason, sizeof(ch->reason), "no source offers this channel yet");
 	}
-	memcpy(commit.id, h.commit, MGIT_OID_LEN);
-	e = source_import_git(&r->src[from], r->st);
-	if (e == 0)
-		e = release_tree(&tree, r, &commit, &t, r->src[from].url, ch->name);
-	if (e < 0) {
-		r->res->trust_failure |= e == -EKEYREJECTED || e == -EBADMSG;
-		ch->state = SYNC_REFUSED;
-		snprintf(ch->reason, sizeof(ch->reason), "%s", err_detail());
-		say(r, "%s", ch->reason);
-		e = e == -ENOMEM ? e : 0;
-		goto out;
-	}
-	e = plan_build(&p, r->st, has_old ? &old_tree : NULL, &tree, r->o->filters);
-	if (e == 0)
-		e = load_packs(r);
-	if (e == 0)
-		e = plan_locate(&p, r->src, r->nsrc);
-	if (e < 0) {
-		ch->state = SYNC_REFUSED;
-		snprintf(ch->reason, sizeof(ch->reason), "%s", err_detail());
-		r->res->trust_failure |= e == -EBADMSG;
-		e = e == -ENOMEM ? e : 0;
-		goto out;
-	}
-	ch->files = p.files;
-	ch->missing_chunks = p.n;
-	ch->fetch_bytes = p.stored_bytes;
-	ch->raw_bytes = p.raw_bytes;
-	ch->unlocated = p.unlocated;
-	ch->version = h.version;
-	if (r->o->dry_run) {
-		ch->state = SYNC_PLANNED;
-		goto out;
-	}
-	e = check_space(r, ch, &p);
-	if (e == 0)
-		e = carry_out(r, ch, &p, &h, &head, &commit);
-out:
-	plan_release(&p);
 	buf_release(&head);
 	return e;
 }
