@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,17 +211,18 @@ static int switch_to(const char *dir, const char *target)
 	return fs_fsync_parent(dir);
 }
 
+static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* Removes a release folder (only folders and regular files ferry wrote);
+ * no shell, and symlinks are never followed (FTW_PHYS). */
 static int rm_tree(const char *path)
 {
-	char *argv_cmd = NULL;
-	int r;
-
-	/* Release folders hold only folders and regular files ferry wrote. */
-	if (asprintf(&argv_cmd, "rm -rf -- '%s'", path) < 0)
-		return -ENOMEM;
-	r = system(argv_cmd) == 0 ? 0 : -EIO;
-	free(argv_cmd);
-	return r;
+	if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
+		return err_set(-errno, "%s: %s", path, strerror(errno));
+	return 0;
 }
 
 /* Keeps the current and previous releases; removes the rest. */

@@ -7,6 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 make_key county
 R=$T/repo S=$T/school
+SITE="$T/school's site" # a quote and a space: paths reach no shell
 "$FERRY" repo init "$R" --key "$T/county.pub" >/dev/null
 check "store init" "$FERRY" store init "$S" --trust "$T/county.pub"
 corpus_ready || finish
@@ -15,14 +16,16 @@ for tag in $tags; do
 	rm -rf "$T/tree" && corpus_tree "$tag" "$T/tree"
 	"$FERRY" pack "$R" book/philosophy "$T/tree" --key "$T/county" -q || fail "pack $tag"
 	if "$FERRY" sync "$S" --source "$R" --channel book/philosophy -q >"$T/sync.out" 2>&1 &&
-		"$FERRY" checkout "$S" book/philosophy "$T/site" -q >>"$T/sync.out" 2>&1 &&
-		diff -r "$T/tree" "$T/site" >"$T/diff.out" 2>&1; then
+		"$FERRY" checkout "$S" book/philosophy "$SITE" -q >>"$T/sync.out" 2>&1 &&
+		diff -r "$T/tree" "$SITE" >"$T/diff.out" 2>&1; then
 		ok "sync and checkout of $tag are byte-identical to the tag"
 	else
 		fail "sync/checkout of $tag"
 		sed 's/^/#   /' "$T/sync.out" "$T/diff.out" | head -n 10
 	fi
 done
+n=$(find "$SITE.releases" -mindepth 1 -maxdepth 1 -type d | wc -l)
+[ "$n" = 2 ] && ok "checkout keeps the current and the previous release only" || fail "$n release folders kept"
 check "the store verifies" "$FERRY" verify "$S"
 "$FERRY" status "$S" --json >"$T/status.json"
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["installed"][0]["version"]>=9 and not d["pending"] else 1)' "$T/status.json" &&
@@ -51,6 +54,12 @@ check "the next run with a full source completes" \
 	"$FERRY" sync "$T/school3" --source "$T/stick" --source "$R"
 "$FERRY" checkout "$T/school3" book/philosophy "$T/site3" -q
 check "and its checkout matches" diff -r "$T/tree" "$T/site3"
+before=$(readlink "$SITE")
 check "rollback switches to the previous release" \
-	"$FERRY" checkout "$S" book/philosophy "$T/site" --rollback
+	"$FERRY" checkout "$S" book/philosophy "$SITE" --rollback
+after=$(readlink "$SITE")
+case $before:$after in
+*-*0009-*:*0008-*) ok "the site now points at release 8 instead of 9" ;;
+*) fail "rollback went from $before to $after" ;;
+esac
 finish
