@@ -1,11 +1,15 @@
 /*
  * cmd_sync.c — `ferry sync STORE --source SRC... [--channel NAME]...
- *              [--dry-run] [--wait] [--ca FILE]
+ *              [--only PREFIX]... [--dry-run] [--wait] [--ca FILE]
  *              [--known-hosts FILE] [--identity KEY]`
  *
  * Logs one line per event (journal-friendly); a progress bar only on a
  * terminal; a summary per channel; exit 0 done, 3 partial, 4 refused,
  * 5 no source reachable.
+ *
+ * --only PREFIX (repeatable) narrows every --channel of the command to
+ * those path prefixes, replacing its earlier filters; the store keeps
+ * them, so later runs need no arguments (see docs/sync.md).
  */
 #include <stdio.h>
 #include <string.h>
@@ -107,10 +111,10 @@ static void report(struct cli *c, const struct sync_result *res, bool dry)
 
 int cmd_sync(struct cli *c, int argc, char **argv)
 {
-	const char *sources[MAX_ARGS], *channels[MAX_ARGS];
+	const char *sources[MAX_ARGS], *channels[MAX_ARGS], *only[MAX_ARGS + 1];
 	struct sync_opts o = { 0 };
 	struct sync_result res;
-	size_t ns = 0, nc = 0;
+	size_t ns = 0, nc = 0, no = 0;
 	int r;
 
 	for (int i = 1; i < argc; i++) {
@@ -123,6 +127,8 @@ int cmd_sync(struct cli *c, int argc, char **argv)
 			sources[ns++] = argv[++i];
 		else if (strcmp(a, "--channel") == 0 && has && nc < MAX_ARGS)
 			channels[nc++] = argv[++i];
+		else if (strcmp(a, "--only") == 0 && has && no < MAX_ARGS)
+			only[no++] = argv[++i];
 		else if (strcmp(a, "--ca") == 0 && has)
 			o.topts.ca_file = argv[++i];
 		else if (strcmp(a, "--known-hosts") == 0 && has)
@@ -140,6 +146,12 @@ int cmd_sync(struct cli *c, int argc, char **argv)
 	}
 	if (!o.store)
 		return EXIT_USAGE;
+	if (no && !nc) {
+		fprintf(stderr, "ferry: sync: --only narrows a --channel; name the channel\n");
+		return EXIT_USAGE;
+	}
+	only[no] = NULL;
+	o.filters = no ? only : NULL;
 	o.sources = ns ? sources : NULL;
 	o.nsources = ns;
 	o.channels = channels;

@@ -7,6 +7,7 @@
 
 #include "cmd/commands.h"
 #include "core/fsx.h"
+#include "core/limits.h"
 #include "core/mem.h"
 #include "manifests/verify.h"
 #include "sync/store.h"
@@ -14,6 +15,58 @@
 struct verify_ui {
 	struct cli *c;
 };
+
+/* A school store's installed filters per channel, for mf_verify_store(). */
+struct held {
+	char name[LIMIT_CHANNEL_BYTES + 1];
+	char **filters;
+};
+
+struct held_set {
+	struct store *st;
+	struct held v[64];
+	size_t n;
+	int err;
+};
+
+static int on_installed(const struct db_channel *ch, void *ctx)
+{
+	struct held_set *h = ctx;
+
+	if (h->n == sizeof(h->v) / sizeof(h->v[0]))
+		return 0;
+	snprintf(h->v[h->n].name, sizeof(h->v[0].name), "%s", ch->name);
+	return store_held_filters_get(&h->v[h->n++].filters, h->st, ch->name);
+}
+
+static bool store_holds(const char *channel, const char *path, void *ctx)
+{
+	struct held_set *h = ctx;
+
+	for (size_t i = 0; i < h->n; i++)
+		if (strcmp(h->v[i].name, channel) == 0)
+			return store_filter_match((const char *const *)h->v[i].filters, path);
+	return true; /* a head the database does not know: check all of it */
+}
+
+/* Loads the filters if root is a school store; false if it is not one. */
+static bool load_held(struct held_set *h, const char *root)
+{
+	AUTO_FREE char *dbpath = fs_join(root, STORE_DB_FILE);
+
+	if (!dbpath || !fs_exists(dbpath) || store_open(&h->st, root) < 0)
+		return false;
+	h->err = db_channel_foreach(h->st->db, on_installed, h);
+	store_close(h->st);
+	h->st = NULL;
+	return true;
+}
+
+static void free_held(struct held_set *h)
+{
+	for (size_t i = 0; i < h->n; i++)
+		store_filters_free(h->v[i].filters);
+}
 
 static int on_problem(const char *line, void *ctx)
 {
@@ -66,8 +119,9 @@ static int verify_store_db(struct cli *c, const char *root, struct verify_ui *ui
 
 int cmd_verify(struct cli *c, int argc, char **argv)
 {
-	struct mf_verify_stats st;
+	struct mf_verify_stats st = { 0 };
 	struct verify_ui ui = { .c = c };
+	struct held_set held = { 0 };
 	const char *root = NULL;
 	int r;
 
@@ -80,8 +134,12 @@ int cmd_verify(struct cli *c, int argc, char **argv)
 	}
 	if (store_is_empty(root))
 		r = 0; /* a store that has synced nothing yet: only its database */
+	else if (load_held(&held, root))
+		r = held.err < 0 ? held.err
+				 : mf_verify_store(&st, root, store_holds, &held, on_problem, &ui);
 	else
 		r = mf_verify_repo(&st, root, on_problem, &ui);
+	free_held(&held);
 	if (r == 0 || r == -EBADMSG) {
 		int e = verify_store_db(c, root, &ui, &st);
 

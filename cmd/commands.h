@@ -11,6 +11,8 @@ int cmd_repo_init(struct cli *c, int argc, char **argv);
 int cmd_pack(struct cli *c, int argc, char **argv);
 int cmd_verify(struct cli *c, int argc, char **argv);
 int cmd_store_init(struct cli *c, int argc, char **argv);
+int cmd_store_subscribe(struct cli *c, int argc, char **argv);
+int cmd_store_unsubscribe(struct cli *c, int argc, char **argv);
 int cmd_sync(struct cli *c, int argc, char **argv);
 int cmd_checkout(struct cli *c, int argc, char **argv);
 int cmd_status(struct cli *c, int argc, char **argv);

@@ -18,8 +18,11 @@ static const struct cli_command commands[] = {
 	  "pack REPO CHANNEL DIR --key KEY [--meta FILE] [--message TEXT] [--strict] [--json]" },
 	{ NULL, "verify", cmd_verify, "verify REPO|STORE [--json]" },
 	{ "store", "init", cmd_store_init, "store init STORE --trust KEY.pub [--trust KEY2.pub]..." },
+	{ "store", "subscribe", cmd_store_subscribe, "store subscribe STORE CHANNEL [--only PREFIX]..." },
+	{ "store", "unsubscribe", cmd_store_unsubscribe,
+	  "store unsubscribe STORE CHANNEL [--only PREFIX]..." },
 	{ NULL, "sync", cmd_sync,
-	  "sync STORE --source SRC... [--channel NAME]... [--dry-run] [--wait]\n"
+	  "sync STORE --source SRC... [--channel NAME]... [--only PREFIX]... [--dry-run] [--wait]\n"
 	  "             [--ca FILE] [--known-hosts FILE] [--identity KEY]" },
 	{ NULL, "checkout", cmd_checkout, "checkout STORE CHANNEL DIR [--rollback]" },
 	{ NULL, "status", cmd_status, "status STORE [--json]" },

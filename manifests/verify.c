@@ -75,6 +75,7 @@ static int check_pointer(const char *path, const struct mgit_oid *blob, void *ct
 	struct rel *rl = ctx;
 	struct mf_pointer p;
 	char hex[2 * SHA256_LEN + 1];
+	bool held;
 
 	buf_reset(&rl->blob);
 	if (mgit_blob_read(&rl->blob, rl->git, blob, LIMIT_POINTER_BYTES) < 0 ||
@@ -82,7 +83,9 @@ static int check_pointer(const char *path, const struct mgit_oid *blob, void *ct
 		vfy_report(rl->v, "%s: %s: %s", rl->channel, path, err_detail());
 		return 0;
 	}
-	for (size_t i = 0; i < p.nchunks; i++) {
+	/* A narrowed store holds no chunks of files outside its filters. */
+	held = !rl->v->held || rl->v->held(rl->channel, path + strlen("files/"), rl->v->held_ctx);
+	for (size_t i = 0; held && i < p.nchunks; i++) {
 		if (chunk_in_release(rl, &p.chunks[i]))
 			continue;
 		hex_encode(hex, p.chunks[i].id.b, SHA256_LEN);
@@ -304,7 +307,14 @@ static void check_pack_list_file(struct vfy *v, struct mf_repo *repo)
 int mf_verify_repo(struct mf_verify_stats *out, const char *root,
 		   int (*problem)(const char *line, void *ctx), void *ctx)
 {
-	struct vfy v = { .stats = out, .problem = problem, .ctx = ctx };
+	return mf_verify_store(out, root, NULL, NULL, problem, ctx);
+}
+
+int mf_verify_store(struct mf_verify_stats *out, const char *root, mf_verify_held_fn held,
+		    void *held_ctx, int (*problem)(const char *line, void *ctx), void *ctx)
+{
+	struct vfy v = { .stats = out, .problem = problem, .ctx = ctx, .held = held,
+			 .held_ctx = held_ctx };
 	struct mf_repo *repo = NULL;
 	struct mgit *git = NULL;
 	AUTO_FREE char *packs = NULL, *gitdir = NULL;

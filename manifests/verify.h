@@ -18,6 +18,7 @@
 #ifndef FERRY_MANIFESTS_VERIFY_H
 #define FERRY_MANIFESTS_VERIFY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/err.h"
@@ -28,5 +29,18 @@ struct mf_verify_stats {
 
 int mf_verify_repo(struct mf_verify_stats *out, const char *root,
 		   int (*problem)(const char *line, void *ctx), void *ctx) FERRY_MUST_USE;
+
+/*
+ * Which files of a channel's release a school store holds.  A store
+ * subscribed to path prefixes only has the chunks of the files under them;
+ * mf_verify_store() checks every pointer of every release as above, but
+ * asks for chunks only of the files held(channel, path) accepts (path
+ * relative to the release's files/).  held NULL: every file.
+ */
+typedef bool (*mf_verify_held_fn)(const char *channel, const char *path, void *ctx);
+
+int mf_verify_store(struct mf_verify_stats *out, const char *root, mf_verify_held_fn held,
+		    void *held_ctx, int (*problem)(const char *line, void *ctx),
+		    void *ctx) FERRY_MUST_USE;
 
 #endif

@@ -15,6 +15,8 @@ struct vfy {
 	void *ctx;
 	const char *packs_dir;
 	struct pack_index **idx; /* every loadable index, sorted by pack name */
+	mf_verify_held_fn held;  /* a narrowed store: which files it holds */
+	void *held_ctx;
 	size_t nidx, capidx;
 };
 

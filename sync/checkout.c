@@ -42,6 +42,7 @@ struct co {
 	struct buf blob;
 	int pack_fd;
 	int64_t pack_id;
+	char **filters;        /* the installed filters; NULL: everything */
 };
 
 /* Reads, checks and appends one chunk of the store to fd. */
@@ -225,6 +226,15 @@ static int rm_tree(const char *path)
 	return 0;
 }
 
+/* Whether p is the release folder keep or its .commit mark (not merely a
+ * name starting like it: the same release under filters has a longer one). */
+static bool is_kept(const char *p, const char *keep)
+{
+	size_t n = keep ? strlen(keep) : 0;
+
+	return keep && strncmp(p, keep, n) == 0 && (!p[n] || strcmp(p + n, RELEASE_MARK) == 0);
+}
+
 /* Keeps the current and previous releases; removes the rest. */
 static void prune(const char *releases, const char *keep1, const char *keep2)
 {
@@ -240,8 +250,7 @@ static void prune(const char *releases, const char *keep1, const char *keep2)
 			continue;
 		p = fs_join(releases, e->d_name);
 		/* A kept release keeps its folder and its .commit mark. */
-		if (p && (!keep1 || strncmp(p, keep1, strlen(keep1))) &&
-		    (!keep2 || strncmp(p, keep2, strlen(keep2))))
+		if (p && !is_kept(p, keep1) && !is_kept(p, keep2))
 			(void)rm_tree(p);
 	}
 	closedir(d);
@@ -291,7 +300,7 @@ static int build(struct co *c, struct db_channel *ch, const char *target)
 	if (r < 0)
 		return r;
 	c->root = tmp;
-	r = mgit_tree_walk(c->st->git, &cm.tree, "files", on_file, c);
+	r = store_release_walk(c->st, &cm.tree, (const char *const *)c->filters, on_file, c);
 	mgit_commit_release(&cm);
 	if (asprintf(&mark, "%s%s", target, RELEASE_MARK) < 0)
 		mark = NULL;
@@ -326,6 +335,35 @@ static void previous_tree(struct co *c)
 	buf_release(&b);
 }
 
+/* releases/<version>-<commit>, and for a narrowed install "-f" and a
+ * digest of its filters: the same release under other filters is another
+ * tree, built beside the current one like a new release. */
+static int release_folder(char **out, const char *releases, const struct db_channel *ch,
+			  const char *const *filters)
+{
+	AUTO_FREE char *text = NULL;
+	struct sha256 d;
+	char hex[2 * SHA256_LEN + 1] = "";
+
+	if (filters) {
+		struct buf b;
+		int r = 0;
+
+		buf_init(&b, LIMIT_LINE_BYTES);
+		for (size_t i = 0; r == 0 && filters[i]; i++)
+			r = buf_append(&b, filters[i], strlen(filters[i]) + 1);
+		sha256_buf(&d, b.data, b.len);
+		buf_release(&b);
+		if (r < 0)
+			return r;
+		hex_encode(hex, d.b, SHA256_LEN);
+	}
+	if (asprintf(out, "%s/%020llu-%.12s%s%.12s", releases, (unsigned long long)ch->version,
+		     ch->commit, filters ? "-f" : "", hex) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 int checkout_run(struct checkout_result *out, const char *store, const char *channel,
 		 const char *dir, bool rollback)
 {
@@ -352,6 +390,8 @@ int checkout_run(struct checkout_result *out, const char *store, const char *cha
 	if (r == -ENOENT)
 		r = err_set(-ENOENT, "channel %s has no installed release in %s; run ferry sync",
 			    channel, store);
+	if (r == 0)
+		r = store_held_filters_get(&c.filters, c.st, channel);
 	if (r < 0)
 		goto out;
 	out->version = ch.version;
@@ -362,9 +402,8 @@ int checkout_run(struct checkout_result *out, const char *store, const char *cha
 		goto done;
 	}
 	r = fs_mkdir_p(releases, 0755);
-	if (r == 0 && asprintf(&target, "%s/%020llu-%.12s", releases,
-			       (unsigned long long)ch.version, ch.commit) < 0)
-		r = -ENOMEM;
+	if (r == 0)
+		r = release_folder(&target, releases, &ch, (const char *const *)c.filters);
 	if (r < 0)
 		goto out;
 	c.prev = cur;
@@ -390,6 +429,7 @@ out:
 	mem_free(c.raw);
 	mem_free(c.stored);
 	db_channel_release(&ch);
+	store_filters_free(c.filters);
 	store_close(c.st);
 	return r;
 }

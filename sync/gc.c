@@ -63,7 +63,8 @@ static int on_pointer(const char *path, const struct mgit_oid *blob, void *ctx)
 	return r;
 }
 
-static int keep_release(struct gc *g, const char *commit_hex)
+/* Keeps the files of a release that filters select (NULL: all of it). */
+static int keep_release(struct gc *g, const char *commit_hex, char **filters)
 {
 	struct mgit_oid id;
 	struct mgit_commit c;
@@ -71,21 +72,37 @@ static int keep_release(struct gc *g, const char *commit_hex)
 
 	if (r == 0)
 		r = mgit_commit_read(&c, g->st->git, &id);
-	if (r < 0)
+	if (r < 0) {
+		store_filters_free(filters);
 		return err_set(r, "release %s: %s", commit_hex, err_detail());
-	r = mgit_tree_walk(g->st->git, &c.tree, "files", on_pointer, g);
+	}
+	r = store_release_walk(g->st, &c.tree, (const char *const *)filters, on_pointer, g);
 	mgit_commit_release(&c);
+	store_filters_free(filters);
 	return r;
 }
 
+/* An installed release: what it was installed for, narrowed by the
+ * subscription (store_held_filters_get). */
 static int on_channel(const struct db_channel *c, void *ctx)
 {
-	return keep_release(ctx, c->commit);
+	struct gc *g = ctx;
+	char **f = NULL;
+	int r = store_held_filters_get(&f, g->st, c->name);
+
+	return r < 0 ? r : keep_release(g, c->commit, f);
 }
 
+/* A release being fetched: what the subscription asks of it. */
 static int on_pending(const struct db_pending *p, void *ctx)
 {
-	return keep_release(ctx, p->commit);
+	struct gc *g = ctx;
+	char **f = NULL;
+	int r = store_subscription_get(&f, g->st, p->channel);
+
+	if (r == -ENOENT) /* unsubscribed since: nothing of it is wanted */
+		return 0;
+	return r < 0 ? r : keep_release(g, p->commit, f);
 }
 
 static int by_id(const void *a, const void *b)

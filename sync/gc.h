@@ -1,9 +1,10 @@
 /*
  * gc.h — `ferry gc STORE`: drop what no kept release needs.
  *
- * Kept: every chunk of each channel's installed release, and of the
- * release being fetched (pending), so an interrupted night loses nothing
- * to gc.  A pack holding no kept chunk is removed; a pack whose kept
+ * Kept: every chunk of each channel's installed release under the filters
+ * it was installed for, and of the release being fetched (pending) under
+ * the subscription's filters, so an interrupted night loses nothing to gc
+ * while a narrowed subscription frees what it no longer takes.  A pack holding no kept chunk is removed; a pack whose kept
  * chunks fill less than GC_REPACK_PCT percent of it is repacked (its kept
  * chunks, each verified again, into a new pack) and removed.
  *

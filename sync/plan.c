@@ -32,14 +32,11 @@ struct build {
 	struct buf blob;
 };
 
+/* Path filters are the store's rule (store_filter_match): "a/b" takes
+ * "a/b" and what is under "a/b/", never "a/bc". */
 static bool wanted_path(const char *path, const char *const *filters)
 {
-	if (!filters || !filters[0])
-		return true;
-	for (size_t i = 0; filters[i]; i++)
-		if (strncmp(path, filters[i], strlen(filters[i])) == 0)
-			return true;
-	return false;
+	return !filters || !filters[0] || store_filter_match(filters, path);
 }
 
 static int add_chunk(struct plan *p, const struct chunk_ref *c)

@@ -31,6 +31,7 @@ struct run {
 	struct source src[SYNC_MAX_SOURCES];
 	size_t nsrc;
 	bool packs_loaded;
+	char **filters; /* the channel being synced: its subscription's filters */
 };
 
 static void say(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -150,11 +151,19 @@ static int install(struct run *r, const struct mf_head *h, const struct buf *hea
 				.head_time = (int64_t)h->time, .installed_time = time(NULL),
 				.files = h->files, .bytes = h->size };
 	struct mgit_oid old;
+	struct store_scan scan;
 	int e;
 
 	if (!path || !ref)
 		return -ENOMEM;
 	mgit_oid_fmt(c.commit, commit);
+	if (r->filters) { /* a narrowed install: its size is what it holds */
+		e = store_release_scan(&scan, r->st, c.commit, (const char *const *)r->filters);
+		if (e < 0)
+			return e;
+		c.files = scan.files;
+		c.bytes = scan.bytes;
+	}
 	e = fs_mkdir_parents(path, 0755);
 	if (e == 0)
 		e = fs_write_atomic(path, head->data, head->len);
@@ -169,6 +178,8 @@ static int install(struct run *r, const struct mf_head *h, const struct buf *hea
 		e = db_channel_put(r->st->db, &c);
 	if (e == 0)
 		e = db_channel_seen_put(r->st->db, h->channel, h->version);
+	if (e >= 0)
+		e = store_installed_filters_put(r->st, h->channel, (const char *const *)r->filters);
 	if (e >= 0) {
 		e = db_pending_clear(r->st->db, h->channel);
 		e = e == -ENOENT || e > 0 ? 0 : e;
@@ -280,11 +291,13 @@ static int sync_release(struct run *r, struct sync_channel *ch, const struct mf_
 
 	plan_init(&p);
 	memcpy(commit.id, h->commit, MGIT_OID_LEN);
-	e = source_import_git(&r->src[from], r->st);
+	/* from == r->nsrc: the installed release again, for changed filters */
+	e = from < r->nsrc ? source_import_git(&r->src[from], r->st) : 0;
 	if (e == 0)
-		e = release_tree(&tree, r, &commit, t, r->src[from].url, ch->name);
+		e = release_tree(&tree, r, &commit, from < r->nsrc ? t : NULL,
+				 from < r->nsrc ? r->src[from].url : NULL, ch->name);
 	if (e == 0)
-		e = plan_build(&p, r->st, old_tree, &tree, r->o->filters);
+		e = plan_build(&p, r->st, old_tree, &tree, (const char *const *)r->filters);
 	if (e == 0)
 		e = load_packs(r);
 	if (e == 0)
@@ -311,6 +324,33 @@ static int sync_release(struct run *r, struct sync_channel *ch, const struct mf_
 	return e;
 }
 
+/* The installed release once more, when the subscription's filters differ
+ * from those it was installed for: a widened filter fetches what is newly
+ * included, a narrowed one only records the narrower set. */
+static int refilter(struct run *r, struct sync_channel *ch, const struct trust_ctx *t)
+{
+	struct db_channel inst;
+	struct mf_head h;
+	struct buf head;
+	size_t signer;
+	int e = db_channel_get(&inst, r->st->db, ch->name);
+
+	if (e < 0)
+		return e;
+	buf_init(&head, LIMIT_HEAD_BYTES);
+	e = mf_head_verify(&h, &signer, inst.head, inst.head_len, r->st->keys, r->st->nkeys);
+	if (e == 0)
+		e = buf_append(&head, inst.head, inst.head_len);
+	if (e == 0) {
+		say(r, "%s: path filters changed; bringing release %llu to the new ones", ch->name,
+		    (unsigned long long)h.version);
+		e = sync_release(r, ch, &h, &head, r->nsrc, t, NULL);
+	}
+	db_channel_release(&inst);
+	buf_release(&head);
+	return e;
+}
+
 static int sync_channel(struct run *r, struct sync_channel *ch)
 {
 	struct trust_ctx t = { .keys = r->st->keys, .nkeys = r->st->nkeys,
@@ -320,10 +360,21 @@ static int sync_channel(struct run *r, struct sync_channel *ch)
 	struct mf_head h;
 	struct mgit_oid commit, old_tree;
 	struct buf head;
-	bool has_old = false;
+	bool has_old = false, same_filters = true;
+	char **had = NULL;
 	size_t from = 0;
 	int e;
 
+	store_filters_free(r->filters);
+	r->filters = NULL;
+	e = store_subscription_get(&r->filters, r->st, ch->name);
+	if (e == 0)
+		e = store_installed_filters_get(&had, r->st, ch->name);
+	if (e < 0)
+		return e;
+	same_filters = store_filters_equal((const char *const *)had,
+					   (const char *const *)r->filters);
+	store_filters_free(had);
 	if (db_channel_get(&inst, r->st->db, ch->name) == 0) {
 		t.installed = inst.version;
 		ch->version = inst.version;
@@ -337,7 +388,12 @@ static int sync_channel(struct run *r, struct sync_channel *ch)
 	buf_init(&head, LIMIT_HEAD_BYTES);
 	e = best_head(&h, &head, &from, r, ch, &t);
 	if (e > 0) {
-		e = sync_release(r, ch, &h, &head, from, &t, has_old ? &old_tree : NULL);
+		/* With other filters than installed, files outside the old ones
+		 * may be new to the store though unchanged in the release. */
+		e = sync_release(r, ch, &h, &head, from, &t,
+				 has_old && same_filters ? &old_tree : NULL);
+	} else if (e == 0 && t.installed && !same_filters) {
+		e = refilter(r, ch, &t);
 	} else if (e == 0) {
 		ch->state = t.installed ? SYNC_UP_TO_DATE : ch->reason[0] ? SYNC_REFUSED : SYNC_NO_HEAD;
 		if (ch->state == SYNC_NO_HEAD)
@@ -347,15 +403,25 @@ static int sync_channel(struct run *r, struct sync_channel *ch)
 	return e;
 }
 
+/* --channel NAME subscribes to NAME (kept as it is if already subscribed);
+ * with --only, NAME's filters become exactly those prefixes. */
 static int add_subscriptions(struct run *r)
 {
+	size_t nf = 0;
+
+	while (r->o->filters && r->o->filters[nf])
+		nf++;
 	for (size_t i = 0; i < r->o->nchannels; i++) {
+		char **cur = NULL;
 		int e;
 
 		if (!mf_channel_valid(r->o->channels[i]))
 			return err_set(-EINVAL, "\"%s\" is not a valid channel name",
 				       r->o->channels[i]);
-		e = db_subscription_add(r->st->db, r->o->channels[i], NULL);
+		e = store_subscription_get(&cur, r->st, r->o->channels[i]);
+		store_filters_free(cur);
+		if (nf || e == -ENOENT)
+			e = store_subscribe(r->st, r->o->channels[i], r->o->filters, nf);
 		if (e < 0)
 			return e;
 	}
@@ -452,6 +518,7 @@ int sync_run(struct sync_result *out, const struct sync_opts *o)
 	}
 	for (size_t i = 0; i < r.nsrc; i++)
 		source_close(&r.src[i]);
+	store_filters_free(r.filters);
 	store_close(r.st);
 	return e;
 }
