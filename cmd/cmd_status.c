@@ -62,13 +62,6 @@ static void json_filters(struct jw *w, const char *key, char *const *f)
 	jw_arr_end(w);
 }
 
-static void print_filters(const char *what, char *const *f)
-{
-	AUTO_FREE char *text = store_filters_text((const char *const *)f);
-
-	printf("    %s %s\n", what, text ? text : "?");
-}
-
 /* ---- subscriptions ------------------------------------------------------ */
 
 struct names {
@@ -125,14 +118,25 @@ static int on_channel(const struct db_channel *ch, void *ctx)
 	struct status *s = ctx;
 	char pub[64], inst[64], sz[32];
 	char **f = NULL, **want = NULL;
+	struct store_scan sc = { 0 };
+	bool changed = false, subscribed = false;
 	int r = store_installed_filters_get(&f, s->st, ch->name);
 
 	if (r == 0) {
 		r = store_subscription_get(&want, s->st, ch->name);
+		subscribed = r == 0;
 		r = r == -ENOENT ? 0 : r;
 	}
-	if (r < 0)
+	/* A changed subscription: what the next sync still has to bring. */
+	changed = subscribed && !store_filters_equal((const char *const *)f,
+						     (const char *const *)want);
+	if (r == 0 && changed)
+		r = store_release_scan(&sc, s->st, ch->commit, (const char *const *)want);
+	if (r < 0) {
+		store_filters_free(f);
+		store_filters_free(want);
 		return r;
+	}
 	age(pub, sizeof(pub), ch->head_time, s->now);
 	age(inst, sizeof(inst), ch->installed_time, s->now);
 	cli_size(sz, sizeof(sz), ch->bytes);
@@ -158,6 +162,13 @@ static int on_channel(const struct db_channel *ch, void *ctx)
 		jw_key(&s->c->w, "bytes");
 		jw_u64(&s->c->w, ch->bytes);
 		json_filters(&s->c->w, "filters", f);
+		if (changed) {
+			json_filters(&s->c->w, "subscription", want);
+			jw_key(&s->c->w, "subscription_files_missing");
+			jw_u64(&s->c->w, sc.missing_files);
+			jw_key(&s->c->w, "subscription_bytes_missing");
+			jw_u64(&s->c->w, sc.missing_bytes);
+		}
 		jw_obj_end(&s->c->w);
 	} else {
 		printf("  %-32s release %llu, published %s, installed %s\n", ch->name,
@@ -169,8 +180,14 @@ static int on_channel(const struct db_channel *ch, void *ctx)
 			printf(" (only %s)", text ? text : "?");
 		}
 		printf("\n");
-		if (!store_filters_equal((const char *const *)f, (const char *const *)want))
-			print_filters("the subscription now asks for", want);
+		if (changed) {
+			AUTO_FREE char *text = store_filters_text((const char *const *)want);
+
+			cli_size(sz, sizeof(sz), sc.missing_bytes);
+			printf("    the subscription now asks for %s: %llu files (%s) not yet in the "
+			       "store; the next ferry sync brings them\n", text ? text : "?",
+			       (unsigned long long)sc.missing_files, sz);
+		}
 	}
 	store_filters_free(f);
 	store_filters_free(want);

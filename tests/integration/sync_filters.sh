@@ -85,12 +85,15 @@ check_site "its checkout is the new tag's modules/" "$T/want"
 # Widen: only the newly included files are fetched.
 "$FERRY" store subscribe "$S" "$CH" --only modules --only media -q
 media_bytes=$(du -sb --apparent-size "$T/full/media" | cut -f1)
+"$FERRY" status "$S" --json >"$T/st3.json"
 "$FERRY" sync "$S" --source "$R" --json >"$T/s3.json"
 rc=$?
 written=$(jget "$T/s3.json" bytes_written)
 [ "$rc" = 0 ] && [ "$written" -gt 0 ] && [ "$written" -le $((media_bytes + media_bytes / 20)) ] &&
 	ok "widening to media/ fetches $written bytes ($media_bytes in media/)" ||
 	fail "widen: exit $rc, $(cat "$T/s3.json")"
+[ "$(jget "$T/st3.json" installed 0 subscription_bytes_missing)" = "$written" ] &&
+	ok "status said beforehand what widening would fetch" || fail "$(cat "$T/st3.json")"
 "$FERRY" checkout "$S" "$CH" "$SITE" -q || fail "checkout widened"
 restricted "$last" "$T/want" media modules
 check_site "the widened checkout shows media/ too" "$T/want"
@@ -189,6 +192,34 @@ EOF
 "$FERRY" checkout "$T/school2" "$CH" "$SITE" -q || fail "checkout school2"
 restricted "$last" "$T/want" collections modules
 check_site "its checkout is the tag's collections/ and modules/" "$T/want"
+
+"$FERRY" status "$T/school2" --json >"$T/st2b.json"
+[ "$(jget "$T/st2b.json" runs 0 outcome)" = done ] && [ "$(jget "$T/st2b.json" runs 1 outcome)" = partial ] &&
+	[ "$(jget "$T/st2b.json" runs 0 bytes_written)" = "$(jget "$T/s4.json" bytes_written)" ] &&
+	[ "$(jget "$T/st2b.json" pending)" = "[]" ] &&
+	ok "status lists the partial run, then the completing one, and nothing pending" ||
+	fail "runs: $(cat "$T/st2b.json")"
+on_disk=$(find "$T/school2/packs" -name '*.pack' -printf '%s\n' | awk '{s+=$1} END {print s+0}')
+[ "$(jget "$T/st2b.json" pack_bytes)" = "$on_disk" ] &&
+	ok "status's disk use is what the pack files hold ($on_disk bytes)" ||
+	fail "pack_bytes $(jget "$T/st2b.json" pack_bytes), on disk $on_disk"
+
+# A stale release (published 40 days ago, re-signed by the county) is
+# installed, and status says how old it is.
+cp -r "$R" "$T/old"
+old=$(($(date +%s) - 40 * 86400))
+sed -n '/^-----BEGIN/q;p' "$R/heads/$CH" | sed "s/^time .*/time $old/" >"$T/head.body"
+ssh-keygen -q -Y sign -n ferry-head -f "$T/county" "$T/head.body" 2>/dev/null
+cat "$T/head.body" "$T/head.body.sig" >"$T/old/heads/$CH"
+"$FERRY" store init "$T/school3" --trust "$T/county.pub" >/dev/null
+check "a stale head is still installed" \
+	"$FERRY" sync "$T/school3" --source "$T/old" --channel "$CH" --only collections
+"$FERRY" status "$T/school3" --json >"$T/st5.json"
+"$FERRY" status "$T/school3" >"$T/st5.txt"
+[ "$(jget "$T/st5.json" installed 0 stale)" = True ] &&
+	[ "$(jget "$T/st5.json" installed 0 age_seconds)" -ge $((40 * 86400)) ] &&
+	grep -q 'published 40 days ago (stale' "$T/st5.txt" &&
+	ok "status says the release is 40 days old and stale" || fail "stale: $(cat "$T/st5.txt")"
 
 # Dropping the channel: status and gc forget it; the store still verifies.
 "$FERRY" store unsubscribe "$T/school2" "$CH" -q
