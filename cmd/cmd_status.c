@@ -229,14 +229,16 @@ static int on_pending(const struct db_pending *p, void *ctx)
 		jw_u64(&s->c->w, sc.files);
 		jw_key(&s->c->w, "bytes");
 		jw_u64(&s->c->w, sc.bytes);
+		jw_key(&s->c->w, "approximate");
+		jw_bool(&s->c->w, sc.approximate);
 		jw_key(&s->c->w, "bytes_total");
 		jw_u64(&s->c->w, p->bytes_total);
 		jw_key(&s->c->w, "updated");
 		jw_i64(&s->c->w, p->updated);
 		jw_obj_end(&s->c->w);
 	} else {
-		printf("  %-32s release %llu: %s in %llu of its %llu files (%s) still missing\n",
-		       p->channel, (unsigned long long)p->version, m,
+		printf("  %-32s release %llu: %s%s in %llu of its %llu files (%s) still missing\n",
+		       p->channel, (unsigned long long)p->version, sc.approximate ? "at most " : "", m,
 		       (unsigned long long)sc.missing_files, (unsigned long long)sc.files, t);
 	}
 	return 0;

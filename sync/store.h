@@ -127,10 +127,13 @@ int store_release_walk(struct store *s, const struct mgit_oid *tree, const char 
 
 /* What a release, restricted to filters, holds and still lacks in the
  * store.  missing_bytes counts the stored (compressed) size of each
- * missing chunk once, as a sync fetches it. */
+ * missing chunk once, as a sync fetches it.  Memory is bounded (about
+ * 40 MB): past a million distinct missing chunks, further ones are counted
+ * as often as files use them and approximate is set (an upper bound). */
 struct store_scan {
 	uint64_t files, bytes;
 	uint64_t missing_files, missing_chunks, missing_bytes;
+	bool approximate;
 };
 
 int store_release_scan(struct store_scan *out, struct store *s, const char *commit_hex,

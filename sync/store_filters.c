@@ -430,6 +430,10 @@ int store_release_walk(struct store *s, const struct mgit_oid *tree, const char 
 	return r;
 }
 
+/* Missing chunks are remembered (40 bytes each) to count each once; past
+ * this many distinct ones the rest are counted as met, an upper bound. */
+#define SCAN_DISTINCT_MAX (1u << 20)
+
 struct scan {
 	struct store *s;
 	struct store_scan *out;
@@ -437,6 +441,52 @@ struct scan {
 	struct chunk_ref *miss; /* missing chunks, to count each once */
 	size_t n, cap;
 };
+
+static int by_chunk(const void *a, const void *b)
+{
+	return memcmp(((const struct chunk_ref *)a)->id.b, ((const struct chunk_ref *)b)->id.b,
+		      SHA256_LEN);
+}
+
+/* Sorts and drops duplicates in place. */
+static void scan_compact(struct scan *sc)
+{
+	size_t k = 0;
+
+	if (sc->n)
+		qsort(sc->miss, sc->n, sizeof(*sc->miss), by_chunk);
+	for (size_t i = 0; i < sc->n; i++)
+		if (!k || memcmp(sc->miss[i].id.b, sc->miss[k - 1].id.b, SHA256_LEN) != 0)
+			sc->miss[k++] = sc->miss[i];
+	sc->n = k;
+}
+
+static int scan_remember(struct scan *sc, const struct chunk_ref *c)
+{
+	/* Full: compact once more, and if that frees too little to be worth
+	 * repeating, count the rest as met. */
+	if (!sc->out->approximate && sc->n == SCAN_DISTINCT_MAX) {
+		scan_compact(sc);
+		sc->out->approximate = sc->n > SCAN_DISTINCT_MAX / 4 * 3;
+	}
+	if (sc->out->approximate) {
+		sc->out->missing_chunks++;
+		sc->out->missing_bytes += c->stored_len;
+		return 0;
+	}
+	if (sc->n == sc->cap) {
+		size_t cap = sc->cap ? sc->cap * 2 : 256, bytes;
+		struct chunk_ref *v;
+
+		cap = cap > SCAN_DISTINCT_MAX ? SCAN_DISTINCT_MAX : cap;
+		if (!mem_mul_ok(&bytes, cap, sizeof(*v)) || !(v = mem_realloc(sc->miss, bytes)))
+			return -ENOMEM;
+		sc->miss = v;
+		sc->cap = cap;
+	}
+	sc->miss[sc->n++] = *c;
+	return 0;
+}
 
 static int scan_file(const char *path, const struct mgit_oid *blob, void *ctx)
 {
@@ -458,30 +508,11 @@ static int scan_file(const char *path, const struct mgit_oid *blob, void *ctx)
 		if (r != -ENOENT)
 			continue;
 		missing = true;
-		r = 0;
-		if (sc->n == sc->cap) {
-			size_t cap = sc->cap ? sc->cap * 2 : 256, bytes;
-			struct chunk_ref *v;
-
-			if (!mem_mul_ok(&bytes, cap, sizeof(*v)) ||
-			    !(v = mem_realloc(sc->miss, bytes))) {
-				r = -ENOMEM;
-				break;
-			}
-			sc->miss = v;
-			sc->cap = cap;
-		}
-		sc->miss[sc->n++] = p.chunks[i];
+		r = scan_remember(sc, &p.chunks[i]);
 	}
 	sc->out->missing_files += missing;
 	mf_pointer_release(&p);
 	return r;
-}
-
-static int by_chunk(const void *a, const void *b)
-{
-	return memcmp(((const struct chunk_ref *)a)->id.b, ((const struct chunk_ref *)b)->id.b,
-		      SHA256_LEN);
 }
 
 int store_release_scan(struct store_scan *out, struct store *s, const char *commit_hex,
@@ -502,11 +533,9 @@ int store_release_scan(struct store_scan *out, struct store *s, const char *comm
 	r = store_release_walk(s, &c.tree, filters, scan_file, &sc);
 	mgit_commit_release(&c);
 	buf_release(&sc.blob);
-	if (r == 0 && sc.n)
-		qsort(sc.miss, sc.n, sizeof(*sc.miss), by_chunk);
+	if (r == 0)
+		scan_compact(&sc);
 	for (size_t i = 0; r == 0 && i < sc.n; i++) {
-		if (i && memcmp(sc.miss[i].id.b, sc.miss[i - 1].id.b, SHA256_LEN) == 0)
-			continue;
 		out->missing_chunks++;
 		out->missing_bytes += sc.miss[i].stored_len;
 	}
