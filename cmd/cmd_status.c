@@ -116,7 +116,7 @@ static int subscriptions(struct status *s)
 static int on_channel(const struct db_channel *ch, void *ctx)
 {
 	struct status *s = ctx;
-	char pub[64], inst[64], sz[32];
+	char pub[96], inst[96], sz[32];
 	char **f = NULL, **want = NULL;
 	struct store_scan sc = { 0 };
 	bool changed = false, subscribed = false;
