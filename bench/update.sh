@@ -519,10 +519,11 @@ method() {
 		echo "- **git thin pack**: \`git pack-objects --revs --thin --stdout\` of a commit holding B's tree"
 		echo "  on top of A's commit (what a fetch of the update sends; the negotiation not counted)."
 		echo "  Checked: \`index-pack --fix-thin\` in a repository holding A, then B's tree read back."
-		echo "  This is git's own choice, not the setup's: of many changed \`modules/*/index.cnxml\` git"
-		echo "  deltas the first few and sends the rest whole (seen outside this script: \`git bundle"
-		echo "  create B ^A\` is the same size; 5 of one step's 29 changed files make a 1,010-byte thin"
-		echo "  pack, 10 of them 37,382 bytes). Why git stops finding bases is not yet understood."
+		echo "  Git sends many changed \`modules/*/index.cnxml\` whole, not as deltas: pack-objects looks"
+		echo "  up a thin pack's old versions once per *name hash* (\`add_preferred_base_object\`), and"
+		echo "  its hash keeps only a path's last characters — v2023-06-01 → v2024-04-01's 29 changed"
+		echo "  paths have 10 distinct hashes. \`git bundle create B ^A\` is the same size, so a real"
+		echo "  fetch would send this too."
 		;;
 	bound)
 		echo "- **bound**: per file of B, \`zstd -19 --patch-from=\` A's file at the same path if it"
