@@ -30,6 +30,22 @@
 #   bench_md_row CELL...          one Markdown table row
 #   bench_md_head CELL...         header row and separator; a cell ending in
 #                                 ":" is right-aligned (the ":" is dropped)
+#   bench_group N                 N with thousands separators: 1234567 -> 1,234,567
+#   bench_textbook DIR            clones the textbook corpus (a git bundle,
+#                                 ../shared/corpus/philosophy.bundle or
+#                                 $FERRY_CORPUS) bare into DIR, once
+#   bench_textbook_tags DIR       its tags, oldest first
+#   bench_textbook_trees DIR OUT [TAG...]
+#                                 writes every tag's tree (or these tags',
+#                                 oldest first) to OUT/<tag>, with mtimes as
+#                                 a mirror that followed every release would
+#                                 have them (see there)
+#   bench_nginx_mark LOG          the number of lines in nginx's access log now
+#   bench_nginx_bytes LOG MARK [PREFIX]
+#                                 body bytes nginx sent for the requests logged
+#                                 after line MARK whose URI starts with PREFIX
+#                                 (tests/servers.sh's log format: the URI is
+#                                 field 5, $body_bytes_sent the last field)
 #
 # Everything is plain bash + coreutils + awk, with LC_ALL=C so numbers print
 # with a '.' whatever the caller's locale.
@@ -142,4 +158,91 @@ bench_md_head() {
 	done
 	bench_md_row "${names[@]}"
 	bench_md_row "${sep[@]}"
+}
+
+bench_group() {
+	awk -v n="$1" 'BEGIN {
+		s = sprintf("%.0f", n); neg = ""
+		if (substr(s, 1, 1) == "-") { neg = "-"; s = substr(s, 2) }
+		out = ""
+		while (length(s) > 3) { out = "," substr(s, length(s) - 2) out; s = substr(s, 1, length(s) - 3) }
+		print neg s out }'
+}
+
+bench_textbook() {
+	local bundle=${FERRY_CORPUS:-$FERRY_SRC/../shared/corpus/philosophy.bundle}
+	[ -d "$1" ] && return 0
+	if [ ! -f "$bundle" ]; then
+		bench_log "the textbook corpus $bundle is missing (../shared beside the clone, or FERRY_CORPUS)"
+		return 1
+	fi
+	git clone -q --bare "$bundle" "$1"
+}
+
+bench_textbook_tags() {
+	git -C "$1" for-each-ref --sort=creatordate --format='%(refname:short)' refs/tags
+}
+
+# Each tag's tree comes out of `git archive`, which stamps every file with
+# the commit's time.  A mirror kept by rsync -a since the first release
+# would instead show, for a file unchanged since tag T, T's time; that is
+# what rsync's quick check (and casync's and restic's metadata) see at a
+# school, so every file gets the time of the oldest tag from which on its
+# content stayed the same, and every folder that of the oldest tag from
+# which on the names in it stayed the same.
+bench_textbook_trees() {
+	local repo=$1 out=$2 tag tags
+	shift 2
+	if [ $# -gt 0 ]; then tags=("$@"); else mapfile -t tags < <(bench_textbook_tags "$repo"); fi
+	mkdir -p "$out" || return 1
+	for tag in "${tags[@]}"; do
+		rm -rf "${out:?}/$tag"
+		mkdir -p "$out/$tag" &&
+			git -C "$repo" archive "$tag" | tar -x -C "$out/$tag" || return 1
+	done
+	python3 - "$repo" "$out" "${tags[@]}" <<'EOF'
+import os, subprocess, sys
+repo, out, tags = sys.argv[1], sys.argv[2], sys.argv[3:]
+seen = {}  # path -> (blob, mtime) in the previous tag
+seen_dirs = {}  # folder -> (names, mtime) in the previous tag
+for tag in tags:
+    when = int(subprocess.check_output(
+        ["git", "-C", repo, "log", "-1", "--format=%ct", tag + "^{commit}"]))
+    listing = subprocess.check_output(["git", "-C", repo, "ls-tree", "-r", "-z", tag])
+    now = {}
+    for entry in listing.split(b"\0"):
+        if not entry:
+            continue
+        meta, path = entry.split(b"\t", 1)
+        blob = meta.split()[2]
+        old = seen.get(path)
+        mtime = old[1] if old and old[0] == blob else when
+        now[path] = (blob, mtime)
+        full = os.path.join(out.encode(), tag.encode(), path)
+        if not os.path.islink(full):
+            os.utime(full, (mtime, mtime))
+    seen = now
+    # A folder keeps its time while the names in it stay the same.
+    root = os.path.join(out, tag)
+    dirs = {}
+    for top, subdirs, files in os.walk(root):
+        rel = os.path.relpath(top, root)
+        names = tuple(sorted(subdirs + files))
+        old = seen_dirs.get(rel)
+        dirs[rel] = (names, old[1] if old and old[0] == names else when)
+    for rel in sorted(dirs, key=len, reverse=True):
+        mtime = dirs[rel][1]
+        os.utime(os.path.join(root, rel), (mtime, mtime))
+    seen_dirs = dirs
+EOF
+}
+
+bench_nginx_mark() {
+	if [ -e "$1" ]; then wc -l <"$1"; else echo 0; fi
+}
+
+bench_nginx_bytes() {
+	tail -n +"$(($2 + 1))" "$1" | awk -v p="${3:-}" '
+		index($5, p) == 1 { s += $NF }
+		END { printf "%.0f\n", s }'
 }
