@@ -20,7 +20,8 @@ static const struct cli_command commands[] = {
 	{ "store", "init", cmd_store_init, "store init STORE --trust KEY.pub [--trust KEY2.pub]..." },
 	{ NULL, "sync", cmd_sync,
 	  "sync STORE --source SRC... [--channel NAME]... [--dry-run] [--wait]\n"
-	  "             [--ca FILE] [--known-hosts FILE] [--identity KEY]" },
+	  "             [--ca FILE] [--known-hosts FILE] [--identity KEY]\n"
+	  "             [--config FILE] [--bwlimit RATE] [--window HH:MM-HH:MM] [--deadline TIME]" },
 	{ NULL, "checkout", cmd_checkout, "checkout STORE CHANNEL DIR [--rollback]" },
 	{ NULL, "status", cmd_status, "status STORE [--json]" },
 	{ NULL, "gc", cmd_gc, "gc STORE [--json]" },
