@@ -139,6 +139,8 @@ fi
 [ "$first" -gt 1000000 ] && [ "$second" -gt 1000000 ] &&
 	ok "both sources served: $first bytes before the first died, $second after" ||
 	fail "the first source served $first bytes and the second $second (wanted both > 1 MB)"
+echo "# failover: nginx sent $first bytes through the dying source, $second from the other;" \
+	"ferry received $(ferry_bytes "$T/fo.log")"
 grep -q "giving up on it" "$T/fo.log" && ok "the log says the first source was given up" ||
 	fail "no log line about giving up the first source"
 "$FERRY" checkout "$T/fo" all/mid "$T/site-fo" -q
