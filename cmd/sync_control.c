@@ -44,10 +44,10 @@ static void fmt_local(char *out, size_t cap, int64_t t)
 
 /* "where the value came from", for messages. */
 static const char *origin(char *buf, size_t cap, const struct sync_config *cfg,
-			  const struct sync_config_value *v, const char *cli_value)
+			  const struct sync_config_value *v, const char *cli_value, const char *opt)
 {
 	if (cli_value)
-		snprintf(buf, cap, "--option");
+		snprintf(buf, cap, "%s", opt);
 	else
 		snprintf(buf, cap, "%s:%u", cfg->name, v->line);
 	return buf;
@@ -71,7 +71,7 @@ static int times(struct sync_control *ctl, struct sync_opts *o)
 		r = sync_window_parse(&w, window);
 		if (r < 0)
 			return cli_fail(r, "sync: %s", origin(from, sizeof(from), &ctl->cfg,
-							      &ctl->cfg.window, ctl->window));
+							      &ctl->cfg.window, ctl->window, "--window"));
 		if (!sync_window_at(&edge, &w, now)) {
 			fmt_local(when, sizeof(when), edge);
 			snprintf(ctl->reason, sizeof(ctl->reason),
@@ -86,7 +86,7 @@ static int times(struct sync_control *ctl, struct sync_opts *o)
 		r = sync_deadline_parse(&t, deadline, now);
 		if (r < 0)
 			return cli_fail(r, "sync: %s", origin(from, sizeof(from), &ctl->cfg,
-							      &ctl->cfg.deadline, ctl->deadline));
+							      &ctl->cfg.deadline, ctl->deadline, "--deadline"));
 		if (t <= now) {
 			fmt_local(when, sizeof(when), t);
 			snprintf(ctl->reason, sizeof(ctl->reason),
@@ -140,7 +140,7 @@ static int merge(struct sync_control *ctl, struct sync_opts *o)
 	}
 	if (rate && cli_parse_rate(&o->bwlimit, rate) < 0) {
 		fprintf(stderr, "ferry: sync: %s: bwlimit \"%s\" is not a rate (e.g. 512K, 2mbit)\n",
-			origin(from, sizeof(from), cfg, &cfg->bwlimit, ctl->bwlimit), rate);
+			origin(from, sizeof(from), cfg, &cfg->bwlimit, ctl->bwlimit, "--bwlimit"), rate);
 		return EXIT_USAGE;
 	}
 	if (!o->topts.ca_file)
