@@ -36,8 +36,7 @@ R=$T/repo
 "$FERRY" pack "$R" all/small "$T/small" --key "$T/county" -q
 if ! servers_nginx_start "$R" >/dev/null; then
 	fail "nginx starts"
-	echo "# all done after ${SECONDS}s"
-finish
+	finish
 fi
 LOG=$FERRY_NGINX_LOG
 
@@ -214,4 +213,6 @@ check "the run after them completes" "$FERRY" sync "$T/win" \
 "$FERRY" checkout "$T/win" all/mid "$T/site-win" -q
 check "that checkout is byte-identical" diff -r "$T/mid" "$T/site-win"
 echo "# all done after ${SECONDS}s"
+# Before finish, which removes $T and with it the list of what to stop.
+servers_stop "$T/srv2"
 finish
