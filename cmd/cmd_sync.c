@@ -1,11 +1,15 @@
 /*
- * cmd_sync.c — `ferry sync STORE --source SRC... [--channel NAME]...
+ * cmd_sync.c — `ferry sync [STORE] [--source SRC]... [--channel NAME]...
  *              [--only PREFIX]... [--dry-run] [--wait] [--ca FILE]
- *              [--known-hosts FILE] [--identity KEY]`
+ *              [--known-hosts FILE] [--identity KEY]
+ *              [--config FILE] [--bwlimit RATE] [--window HH:MM-HH:MM]
+ *              [--deadline TIME]`
  *
  * Logs one line per event (journal-friendly); a progress bar only on a
- * terminal; a summary per channel; exit 0 done, 3 partial, 4 refused,
- * 5 no source reachable.
+ * terminal, else a "fetched" line every SYNC_LOG_STEP bytes; a summary per
+ * channel; exit 0 done, 3 partial (also: outside the window, deadline
+ * reached), 4 refused, 5 no source reachable.  ferry.conf and the
+ * run-control options: cmd/sync_control.h.
  *
  * --only PREFIX (repeatable) narrows every --channel of the command to
  * those path prefixes, replacing its earlier filters; the store keeps
@@ -15,13 +19,22 @@
 #include <string.h>
 
 #include "cmd/commands.h"
+#include "cmd/sync_control.h"
 #include "sync/sync.h"
 
 #define MAX_ARGS 64
+#define SYNC_LOG_STEP (64ull << 20)
+
+/* The callbacks' context: the cli, and when the next "fetched" line is due
+ * off a terminal. */
+struct sync_ui {
+	struct cli *c;
+	uint64_t next_line;
+};
 
 static void on_log(const char *line, void *ctx)
 {
-	struct cli *c = ctx;
+	struct cli *c = ((struct sync_ui *)ctx)->c;
 
 	cli_progress_end(c);
 	fprintf(stderr, "ferry: %s\n", line);
@@ -29,13 +42,20 @@ static void on_log(const char *line, void *ctx)
 
 static void on_progress(uint64_t done, uint64_t total, void *ctx)
 {
-	struct cli *c = ctx;
+	struct sync_ui *ui = ctx;
+	struct cli *c = ui->c;
 	char a[32], b[32], text[96];
 
 	cli_size(a, sizeof(a), done);
 	cli_size(b, sizeof(b), total);
 	snprintf(text, sizeof(text), "%s of %s", a, b);
-	cli_progress(c, "fetching", total ? (double)done / (double)total : 1, text);
+	if (c->progress) {
+		cli_progress(c, "fetching", total ? (double)done / (double)total : 1, text);
+	} else if (!c->json && !c->quiet && (done >= ui->next_line || done == total)) {
+		/* Off a terminal (the journal): a line now and then, no bar. */
+		fprintf(stderr, "ferry: fetched and verified %s\n", text);
+		ui->next_line = done - done % SYNC_LOG_STEP + SYNC_LOG_STEP;
+	}
 }
 
 static const char *state_name(enum sync_state s)
@@ -109,10 +129,32 @@ static void report(struct cli *c, const struct sync_result *res, bool dry)
 	printf("read %s from sources, stored %s\n", a, b);
 }
 
+static int exit_code(int r, const char *store, bool json)
+{
+	if (r == -EAGAIN) {
+		if (!json)
+			fprintf(stderr, "ferry: sync: partial progress; run ferry sync again to continue\n");
+		return EXIT_PARTIAL;
+	}
+	if (r == -EHOSTUNREACH) {
+		cli_fail(r, "sync %s", store);
+		return EXIT_UNREACHABLE;
+	}
+	if (r == -EKEYREJECTED) {
+		cli_fail(r, "sync %s", store);
+		return EXIT_TRUST;
+	}
+	if (r < 0)
+		return cli_fail(r, "sync %s", store);
+	return EXIT_DONE;
+}
+
 int cmd_sync(struct cli *c, int argc, char **argv)
 {
 	const char *sources[MAX_ARGS], *channels[MAX_ARGS], *only[MAX_ARGS + 1];
 	struct sync_opts o = { 0 };
+	struct sync_control ctl = { 0 };
+	struct sync_ui ui = { .c = c };
 	struct sync_result res;
 	size_t ns = 0, nc = 0, no = 0;
 	int r;
@@ -139,13 +181,19 @@ int cmd_sync(struct cli *c, int argc, char **argv)
 			o.dry_run = true;
 		else if (strcmp(a, "--wait") == 0)
 			o.wait = true;
+		else if (strcmp(a, "--config") == 0 && has)
+			ctl.config = argv[++i];
+		else if (strcmp(a, "--bwlimit") == 0 && has)
+			ctl.bwlimit = argv[++i];
+		else if (strcmp(a, "--window") == 0 && has)
+			ctl.window = argv[++i];
+		else if (strcmp(a, "--deadline") == 0 && has)
+			ctl.deadline = argv[++i];
 		else if (a[0] != '-' && !o.store)
 			o.store = a;
 		else
 			return EXIT_USAGE;
 	}
-	if (!o.store)
-		return EXIT_USAGE;
 	if (no && !nc) {
 		fprintf(stderr, "ferry: sync: --only narrows a --channel; name the channel\n");
 		return EXIT_USAGE;
@@ -156,26 +204,27 @@ int cmd_sync(struct cli *c, int argc, char **argv)
 	o.nsources = ns;
 	o.channels = channels;
 	o.nchannels = nc;
+	r = sync_control_apply(&ctl, &o);
+	if (r != EXIT_DONE) {
+		if (r == EXIT_PARTIAL && c->json) {
+			jw_obj_begin(&c->w);
+			jw_key(&c->w, "channels");
+			jw_arr_begin(&c->w);
+			jw_arr_end(&c->w);
+			jw_key(&c->w, "not_started");
+			jw_str(&c->w, ctl.reason);
+			jw_obj_end(&c->w);
+		}
+		sync_control_release(&ctl);
+		return r;
+	}
 	o.log = on_log;
 	o.progress = on_progress;
-	o.ctx = c;
+	o.ctx = &ui;
 	r = sync_run(&res, &o);
 	cli_progress_end(c);
 	report(c, &res, o.dry_run);
-	if (r == -EAGAIN) {
-		if (!c->json)
-			fprintf(stderr, "ferry: sync: partial progress; run ferry sync again to continue\n");
-		return EXIT_PARTIAL;
-	}
-	if (r == -EHOSTUNREACH) {
-		cli_fail(r, "sync %s", o.store);
-		return EXIT_UNREACHABLE;
-	}
-	if (r == -EKEYREJECTED) {
-		cli_fail(r, "sync %s", o.store);
-		return EXIT_TRUST;
-	}
-	if (r < 0)
-		return cli_fail(r, "sync %s", o.store);
-	return EXIT_DONE;
+	r = exit_code(r, o.store, c->json);
+	sync_control_release(&ctl); /* o.store may point into it */
+	return r;
 }

@@ -22,8 +22,9 @@ static const struct cli_command commands[] = {
 	{ "store", "unsubscribe", cmd_store_unsubscribe,
 	  "store unsubscribe STORE CHANNEL [--only PREFIX]..." },
 	{ NULL, "sync", cmd_sync,
-	  "sync STORE --source SRC... [--channel NAME]... [--only PREFIX]... [--dry-run] [--wait]\n"
-	  "             [--ca FILE] [--known-hosts FILE] [--identity KEY]" },
+	  "sync [STORE] [--source SRC]... [--channel NAME]... [--only PREFIX]... [--dry-run] [--wait]\n"
+	  "             [--ca FILE] [--known-hosts FILE] [--identity KEY]\n"
+	  "             [--config FILE] [--bwlimit RATE] [--window HH:MM-HH:MM] [--deadline TIME]" },
 	{ NULL, "checkout", cmd_checkout, "checkout STORE CHANNEL DIR [--rollback]" },
 	{ NULL, "status", cmd_status, "status STORE [--json]" },
 	{ NULL, "gc", cmd_gc, "gc STORE [--json]" },

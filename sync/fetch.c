@@ -4,6 +4,7 @@
  */
 #include "sync/fetch.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,6 +31,8 @@ struct fetch {
 	struct pack_writer *pw;
 	uint64_t batch_bytes;
 	uint64_t done_bytes, total_bytes;
+	unsigned retries;
+	uint64_t jitter; /* xorshift state for the backoff */
 };
 
 /* The state of one request's byte stream. */
@@ -105,6 +108,11 @@ static int commit_batch(struct fetch *f)
 	return r < 0 ? r : pack_list_write(packs);
 }
 
+static bool stopping(struct fetch *f)
+{
+	return f->o && f->o->should_stop && f->o->should_stop(f->o->ctx);
+}
+
 static int store_chunk(struct fetch *f, const struct pack_entry *e, const uint8_t *payload)
 {
 	AUTO_FREE char *packs = NULL;
@@ -162,6 +170,9 @@ static int take_entry(struct stream *s, struct plan_chunk *c)
 	f->done_bytes += c->stored_len;
 	if (f->o && f->o->progress)
 		f->o->progress(f->done_bytes, f->total_bytes, f->o->ctx);
+	/* Just committed a batch (or wrote nothing yet): a clean place to stop. */
+	if (f->batch_bytes == 0 && stopping(f))
+		return err_set(-ECANCELED, "stopped at a batch boundary");
 	return 0;
 }
 
@@ -205,15 +216,50 @@ static int stream_sink(const void *data, size_t n, void *ctx)
 	return 0;
 }
 
+/* Sleeps before a retry: FETCH_BACKOFF_MS << fails, times [0.5, 1.5). */
+static void backoff(struct fetch *f, unsigned fails)
+{
+	uint64_t ms = (uint64_t)FETCH_BACKOFF_MS << (fails < 8 ? fails : 8);
+	struct timespec ts;
+
+	if (!f->jitter) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		f->jitter = ((uint64_t)ts.tv_nsec << 16 ^ (uint64_t)getpid()) | 1;
+	}
+	f->jitter ^= f->jitter << 13;
+	f->jitter ^= f->jitter >> 7;
+	f->jitter ^= f->jitter << 17;
+	ms = ms / 2 + f->jitter % ms;
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Where the next attempt starts: inside the entry in flight when part of
+ * it arrived (the stream keeps those bytes), else at the next wanted
+ * entry. */
+static uint64_t resume_at(struct stream *s)
+{
+	uint64_t start = s->f->p->chunks[s->f->p->order[s->rq->first + s->next]].at.offset;
+
+	if (s->pos > start && s->entry.len == s->pos - start)
+		return s->pos;
+	buf_reset(&s->entry);
+	s->pos = start;
+	return start;
+}
+
 /* Reads one request; on a link failure, asks again for what is left. */
 static int run_request(struct fetch *f, const struct plan_request *rq)
 {
 	struct source *src = &f->src[rq->source];
 	struct stream s = { .f = f, .rq = rq, .pos = rq->off };
+	unsigned fails = 0;
 	int r = -EIO;
 
 	buf_init(&s.entry, PACK_ENTRY_HEADER_LEN + LIMIT_CHUNK_MAX + 64);
-	for (unsigned attempt = 0; attempt < FETCH_ATTEMPTS && src->usable; attempt++) {
+	while (src->usable) {
 		uint64_t off;
 
 		while (s.next < rq->count &&
@@ -223,19 +269,22 @@ static int run_request(struct fetch *f, const struct plan_request *rq)
 			r = 0;
 			break;
 		}
-		off = f->p->chunks[f->p->order[rq->first + s.next]].at.offset;
-		s.pos = off;
-		buf_reset(&s.entry);
+		off = resume_at(&s);
 		r = source_read_pack(src, rq->pack, off, rq->off + rq->len - off, stream_sink, &s);
-		if (r == 0 || s.bad || r == -ENOMEM || r == -EKEYREJECTED)
+		if (r == 0 || s.bad || r == -ENOMEM || r == -EKEYREJECTED || r == -ENOSPC ||
+		    r == -ECANCELED)
 			break;
-		logf_(f, "%s: %s; retrying (%u of %d)", src->url, err_text(r), attempt + 1,
-		      FETCH_ATTEMPTS);
-		sleep(1u << attempt);
+		fails = s.pos > off ? 0 : fails + 1;
+		if (fails == FETCH_ATTEMPTS || f->retries == FETCH_MAX_RETRIES)
+			break;
+		f->retries++;
+		logf_(f, "%s: %s; retrying from byte %llu (%u in a row, %u this run)", src->url,
+		      err_text(r), (unsigned long long)s.pos, fails + 1, f->retries);
+		backoff(f, fails);
 	}
 	if (s.bad)
 		src->usable = false;
-	else if (r < 0 && r != -ENOMEM && r != -ENOSPC) {
+	else if (r < 0 && r != -ENOMEM && r != -ENOSPC && r != -ECANCELED) {
 		logf_(f, "%s: giving up on it for this run; trying other sources", src->url);
 		src->usable = false;
 	}
@@ -263,16 +312,19 @@ int fetch_plan(struct fetch_stats *out, struct plan *p, struct store *st, struct
 		if (r < 0 || p->nreqs == 0)
 			break;
 		for (size_t i = 0; r == 0 && i < p->nreqs; i++) {
-			int e = run_request(&f, &p->reqs[i]);
+			int e = stopping(&f) ? -ECANCELED : run_request(&f, &p->reqs[i]);
 
 			/* Link and source failures are handled by the next round;
-			 * only the store's own failures end the run. */
-			if (e == -ENOMEM || e == -ENOSPC)
+			 * only the store's own failures, or a stop, end the run. */
+			if (e == -ENOMEM || e == -ENOSPC || e == -ECANCELED)
 				r = e;
 		}
 	}
-	if (r == 0)
-		r = commit_batch(&f);
+	if (r == 0 || r == -ECANCELED) {
+		int e = commit_batch(&f);
+
+		r = e < 0 ? e : r;
+	}
 	pack_writer_free(f.pw);
 	codec_free(f.codec);
 	mem_free(f.raw);

@@ -10,14 +10,26 @@
  * a power cut loses at most the batch in flight and the next run re-reads
  * only that.
  *
- * A link that fails mid-range keeps what arrived and verified; the rest is
- * asked for again (FETCH_ATTEMPTS times, with backoff) and then from the
- * next source that has it.  A source that serves a chunk that does not
- * verify is reported and not used again in this run.
+ * A link that fails mid-range keeps what arrived — verified chunks, and
+ * the part of the entry in flight — and asks for the rest from the byte
+ * where it stopped.  A request is retried after a random wait of
+ * FETCH_BACKOFF_MS doubled on each failure in a row, times a factor in
+ * [0.5, 1.5) (jitter, so schools cut off together do not return
+ * together); an attempt that brought bytes starts the doubling over, one
+ * that failed FETCH_ATTEMPTS times in a row without bringing any gives the
+ * source up for the run, and the chunks go to the next source that has
+ * them.  One fetch_plan() retries at most FETCH_MAX_RETRIES times in all.
+ * A source that serves a chunk that does not verify is reported and not
+ * used again in this run.
+ *
+ * Stopping.  fetch_opts.should_stop is asked before each request and after
+ * each committed batch; once it answers true the fetch ends with
+ * -ECANCELED, everything verified so far committed.
  */
 #ifndef FERRY_SYNC_FETCH_H
 #define FERRY_SYNC_FETCH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/err.h"
@@ -27,6 +39,8 @@
 
 #define FETCH_BATCH_BYTES (8u << 20)
 #define FETCH_ATTEMPTS 3
+#define FETCH_BACKOFF_MS 500u
+#define FETCH_MAX_RETRIES 1000u
 
 struct fetch_stats {
 	uint64_t chunks;        /* chunks verified and stored */
@@ -38,11 +52,14 @@ struct fetch_opts {
 	/* One line per event worth a log line (retries, bad sources). */
 	void (*log)(const char *line, void *ctx);
 	void (*progress)(uint64_t done, uint64_t total, void *ctx);
+	/* True: stop at the next request or batch boundary (NULL: never). */
+	bool (*should_stop)(void *ctx);
 	void *ctx;
 };
 
 /* Fetches every located, not yet done chunk of p.  Returns 0 when all were
- * stored; chunks still missing stay !done (the caller reports partial). */
+ * stored; chunks still missing stay !done (the caller reports partial);
+ * -ECANCELED when should_stop ended it. */
 int fetch_plan(struct fetch_stats *out, struct plan *p, struct store *st, struct source *src,
 	       size_t nsrc, const struct fetch_opts *o) FERRY_MUST_USE;
 

@@ -12,6 +12,19 @@
  *
  * Outcomes map to exit codes: done 0, partial 3 (run again), trust 4 (a
  * source offered something refused), unreachable 5 (no source answered).
+ *
+ * Run control.  bwlimit caps the bytes per second of every transfer of the
+ * run together (one token bucket, sync/ratelimit.h, shared by all sources
+ * through transport_opts.limit).  stop_at is a wall-clock time (as time()
+ * counts) at which the run stops cleanly: checked before each channel,
+ * each request and after each committed batch (fetch.h), so what was
+ * verified stays; the channels left are partial with stop_reason as their
+ * reason, and the run is partial (-EAGAIN).  Whether a run may start at
+ * all (a window, a deadline already past) is the caller's to decide.
+ *
+ * Log lines (o->log, one per event, no terminal control): the start, the
+ * source each release comes from, retries and sources given up (fetch.h),
+ * installs, and the outcome with bytes, duration and reason.
  */
 #ifndef FERRY_SYNC_SYNC_H
 #define FERRY_SYNC_SYNC_H
@@ -56,7 +69,10 @@ struct sync_opts {
 	const char *const *filters;  /* NULL-terminated path prefixes, or NULL */
 	bool dry_run;
 	bool wait;
-	struct transport_opts topts;
+	uint64_t bwlimit;          /* bytes per second, all transfers; 0 = none */
+	int64_t stop_at;           /* time() at which to stop cleanly; 0 = never */
+	const char *stop_reason;   /* why, one line ("the window 22:00-06:00 ended") */
+	struct transport_opts topts; /* .limit is set by sync_run() */
 	void (*log)(const char *line, void *ctx);
 	void (*progress)(uint64_t done, uint64_t total, void *ctx);
 	void *ctx;
@@ -71,6 +87,7 @@ struct sync_result {
 	uint64_t sources_usable;
 	uint64_t disk_free;
 	bool trust_failure;
+	bool stopped;              /* stop_at came before the work was done */
 };
 
 /* Returns 0 when every channel is up to date, -EAGAIN when something is

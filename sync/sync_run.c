@@ -17,6 +17,7 @@
 #include "manifests/repo.h"
 #include "sync/fetch.h"
 #include "sync/plan.h"
+#include "sync/ratelimit.h"
 #include "sync/source.h"
 #include "sync/store.h"
 #include "sync/trust.h"
@@ -26,6 +27,8 @@
 
 struct run {
 	const struct sync_opts *o;
+	struct transport_opts topts; /* o->topts with the run's bandwidth cap */
+	struct ratelimit limit;
 	struct sync_result *res;
 	struct store *st;
 	struct source src[SYNC_MAX_SOURCES];
@@ -54,7 +57,7 @@ static int add_source_url(const struct db_source *s, void *ctx)
 
 	if (r->nsrc == SYNC_MAX_SOURCES)
 		return 0;
-	return source_open(&r->src[r->nsrc++], s->url, &r->o->topts);
+	return source_open(&r->src[r->nsrc++], s->url, &r->topts);
 }
 
 static int open_sources(struct run *r)
@@ -63,7 +66,7 @@ static int open_sources(struct run *r)
 
 	if (r->o->nsources) {
 		for (size_t i = 0; e == 0 && i < r->o->nsources && i < SYNC_MAX_SOURCES; i++)
-			e = source_open(&r->src[r->nsrc++], r->o->sources[i], &r->o->topts);
+			e = source_open(&r->src[r->nsrc++], r->o->sources[i], &r->topts);
 	} else {
 		e = db_source_foreach(r->st->db, add_source_url, r);
 	}
@@ -191,6 +194,20 @@ static int install(struct run *r, const struct mf_head *h, const struct buf *hea
 	return e;
 }
 
+/* Has the run reached stop_at?  Asked by fetch between requests and
+ * batches, and here between channels. */
+static bool should_stop(void *ctx)
+{
+	struct run *r = ctx;
+
+	if (!r->o->stop_at || time(NULL) < r->o->stop_at)
+		return false;
+	if (!r->res->stopped)
+		say(r, "stopping: %s", r->o->stop_reason ? r->o->stop_reason : "the deadline came");
+	r->res->stopped = true;
+	return true;
+}
+
 static void on_log(const char *line, void *ctx)
 {
 	struct run *r = ctx;
@@ -210,7 +227,8 @@ static void on_progress(uint64_t done, uint64_t total, void *ctx)
 static int carry_out(struct run *r, struct sync_channel *ch, struct plan *p,
 		     const struct mf_head *h, const struct buf *head, const struct mgit_oid *commit)
 {
-	struct fetch_opts fo = { .log = on_log, .progress = on_progress, .ctx = r };
+	struct fetch_opts fo = { .log = on_log, .progress = on_progress,
+				 .should_stop = should_stop, .ctx = r };
 	struct fetch_stats fs;
 	struct db_pending pend = { .channel = ch->name, .version = h->version,
 				   .bytes_total = p->stored_bytes, .updated = time(NULL) };
@@ -219,7 +237,7 @@ static int carry_out(struct run *r, struct sync_channel *ch, struct plan *p,
 
 	r->res->chunks += fs.chunks;
 	r->res->bytes_written += fs.bytes_written;
-	if (e < 0)
+	if (e < 0 && e != -ECANCELED)
 		return e;
 	for (size_t i = 0; i < p->n; i++)
 		if (!p->chunks[i].done)
@@ -236,9 +254,15 @@ static int carry_out(struct run *r, struct sync_channel *ch, struct plan *p,
 	mgit_oid_fmt(pend.commit, commit);
 	pend.bytes_missing = missing;
 	ch->state = SYNC_PARTIAL;
-	snprintf(ch->reason, sizeof(ch->reason),
-		 "%llu bytes of release %llu are still missing; no source offered them this time",
-		 (unsigned long long)missing, (unsigned long long)h->version);
+	if (e == -ECANCELED)
+		snprintf(ch->reason, sizeof(ch->reason), "%s; %llu bytes of release %llu are left",
+			 r->o->stop_reason ? r->o->stop_reason : "stopped at the deadline",
+			 (unsigned long long)missing, (unsigned long long)h->version);
+	else
+		snprintf(ch->reason, sizeof(ch->reason),
+			 "%llu bytes of release %llu are still missing; no source offered them "
+			 "this time",
+			 (unsigned long long)missing, (unsigned long long)h->version);
 	return db_pending_put(r->st->db, &pend);
 }
 
@@ -292,6 +316,9 @@ static int sync_release(struct run *r, struct sync_channel *ch, const struct mf_
 	plan_init(&p);
 	memcpy(commit.id, h->commit, MGIT_OID_LEN);
 	/* from == r->nsrc: the installed release again, for changed filters */
+	if (from < r->nsrc)
+		say(r, "%s: release %llu from %s", ch->name, (unsigned long long)h->version,
+		    r->src[from].url);
 	e = from < r->nsrc ? source_import_git(&r->src[from], r->st) : 0;
 	if (e == 0)
 		e = release_tree(&tree, r, &commit, from < r->nsrc ? t : NULL,
@@ -477,9 +504,14 @@ int sync_run(struct sync_result *out, const struct sync_opts *o)
 	struct db_run rec = { 0 };
 	int64_t run_id = 0;
 	struct statvfs vfs;
+	struct timespec t0, t1;
 	int e;
 
 	memset(out, 0, sizeof(*out));
+	ratelimit_init(&r.limit, o->bwlimit, 0);
+	r.topts = o->topts;
+	r.topts.limit = o->bwlimit ? &r.limit : NULL;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	e = store_open(&r.st, o->store);
 	if (e == 0)
 		e = store_lock(r.st, o->wait);
@@ -493,8 +525,21 @@ int sync_run(struct sync_result *out, const struct sync_opts *o)
 		e = db_run_begin(&run_id, r.st->db, time(NULL));
 	if (e == 0)
 		e = open_sources(&r);
-	for (size_t i = 0; e == 0 && i < out->nchannels; i++)
-		e = sync_channel(&r, &out->channels[i]);
+	if (e == 0)
+		say(&r, "sync: start: %zu channel%s from %zu source%s%s%s", out->nchannels,
+		    out->nchannels == 1 ? "" : "s", r.nsrc, r.nsrc == 1 ? "" : "s",
+		    o->bwlimit ? ", bandwidth capped" : "", o->stop_at ? ", with a stop time" : "");
+	for (size_t i = 0; e == 0 && i < out->nchannels; i++) {
+		struct sync_channel *ch = &out->channels[i];
+
+		if (should_stop(&r)) {
+			ch->state = SYNC_PARTIAL;
+			snprintf(ch->reason, sizeof(ch->reason), "%s; not started",
+				 o->stop_reason ? o->stop_reason : "stopped at the deadline");
+			continue;
+		}
+		e = sync_channel(&r, ch);
+	}
 	if (e == 0)
 		e = conclude(&r);
 	for (size_t i = 0; i < r.nsrc; i++)
@@ -515,10 +560,17 @@ int sync_run(struct sync_result *out, const struct sync_opts *o)
 				       .chunks_stored = out->chunks,
 				       .reason = why };
 		(void)!db_run_end(r.st->db, run_id, &rec);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		say(&r, "sync: %s after %.1f s: read %llu bytes, stored %llu bytes%s%s",
+		    rec.outcome,
+		    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+		    (unsigned long long)out->bytes_read, (unsigned long long)out->bytes_written,
+		    why[0] ? ": " : "", why);
 	}
 	for (size_t i = 0; i < r.nsrc; i++)
 		source_close(&r.src[i]);
 	store_filters_free(r.filters);
 	store_close(r.st);
+	ratelimit_release(&r.limit);
 	return e;
 }

@@ -16,6 +16,7 @@
 
 #include "core/limits.h"
 #include "core/mem.h"
+#include "sync/ratelimit.h"
 
 /* The built-in transports; each handles URLs no other one does, so the
  * order does not matter.  A new transport is one line here (and its own
@@ -137,6 +138,7 @@ int transport_open(struct transport **out, const char *url, const struct transpo
 	if (!t->ops)
 		t->ops = ops;
 	t->url = copy;
+	t->limit = o ? o->limit : NULL;
 	*out = t;
 	return 0;
 }
@@ -222,6 +224,7 @@ int transport_size(struct transport *t, const char *path, uint64_t *out)
 struct guard {
 	transport_sink_fn sink;
 	void *ctx;
+	struct ratelimit *limit;
 	uint64_t want, got;
 };
 
@@ -234,9 +237,15 @@ static int guard_sink(const void *p, size_t n, void *ctx)
 		return err_set(-EPROTO, "the source sent more bytes than asked for");
 	g->got += n;
 	while (n) {
-		size_t k = n < TRANSPORT_PIECE_BYTES ? n : TRANSPORT_PIECE_BYTES;
-		int r = g->sink(q, k, g->ctx);
+		size_t cap = g->limit ? RATELIMIT_SLICE_BYTES : TRANSPORT_PIECE_BYTES;
+		size_t k = n < cap ? n : cap;
+		int r;
 
+		/* The cap is taken where bytes are handed on: a transport's
+		 * own buffers are small, so this paces the link itself. */
+		if (g->limit)
+			ratelimit_take(g->limit, k);
+		r = g->sink(q, k, g->ctx);
 		if (r < 0)
 			return r;
 		q += k;
@@ -248,7 +257,7 @@ static int guard_sink(const void *p, size_t n, void *ctx)
 int transport_read(struct transport *t, const char *path, uint64_t off, uint64_t len,
 		   transport_sink_fn sink, void *ctx)
 {
-	struct guard g = {sink, ctx, len, 0};
+	struct guard g = {sink, ctx, t->limit, len, 0};
 	int r = check_path(t, path, false);
 
 	if (r < 0)

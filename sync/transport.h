@@ -72,7 +72,13 @@
  * and is returned by it. */
 typedef int (*transport_sink_fn)(const void *p, size_t n, void *ctx);
 
+struct ratelimit;
+
 struct transport_opts {
+	/* Shared by every transport opened with it: one bandwidth cap for
+	 * every byte a run reads (sync/ratelimit.h; NULL = no cap).  The
+	 * wrappers below take from it, so no transport need know of it. */
+	struct ratelimit *limit;
 	const char *ca_file;	    /* https: extra CA bundle (NULL: system) */
 	bool insecure_tls;	    /* https: never set by default */
 	const char *known_hosts;    /* sftp: NULL = ~/.ssh/known_hosts */
@@ -123,6 +129,7 @@ struct transport_ops {
 struct transport {
 	const struct transport_ops *ops;
 	char *url;
+	struct ratelimit *limit; /* from the opts at open time; borrowed */
 	char detail[256]; /* last error detail, also left with err_set() */
 };
 
@@ -136,7 +143,8 @@ int transport_open(struct transport **out, const char *url,
 void transport_close(struct transport *t);
 int transport_size(struct transport *t, const char *path, uint64_t *out) FERRY_MUST_USE;
 /* Streams [off, off+len) of path to sink in pieces of at most
- * TRANSPORT_PIECE_BYTES.  -EBADMSG when the file ends before off+len
+ * TRANSPORT_PIECE_BYTES, each first taken from the run's bandwidth cap
+ * (transport_opts.limit) in slices of RATELIMIT_SLICE_BYTES.  -EBADMSG when the file ends before off+len
  * (after delivering what it has). */
 int transport_read(struct transport *t, const char *path, uint64_t off, uint64_t len,
 		   transport_sink_fn sink, void *ctx) FERRY_MUST_USE;

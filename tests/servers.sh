@@ -21,7 +21,10 @@
 #   . tests/servers.sh
 #   servers_nginx_start WWW     serves the folder WWW; exports FERRY_HTTP_PORT
 #                               FERRY_HTTPS_PORT FERRY_CA, and FERRY_NGINX_LOG (the
-#                               access log: one line per request)
+#                               access log: one line per request).  With
+#                               FERRY_NGINX_SNDBUF=BYTES set, its sockets ask for
+#                               send buffers of that size (little in flight when a
+#                               proxy cuts a transfer; see weakproxy --buffer)
 #   servers_sshd_start [ROOT]   exports FERRY_SFTP_PORT FERRY_SSH_KEY FERRY_KNOWN_HOSTS
 #                               FERRY_SFTP_USER, FERRY_SFTP_ROOT (ROOT made absolute:
 #                               the path part of an sftp:// URL for it), and for
@@ -178,7 +181,8 @@ servers_ca_make() { # dir
 }
 
 servers__nginx_conf() { # dir www http_port https_port
-	local d=$1 www=$2 hp=$3 sp=$4
+	local d=$1 www=$2 hp=$3 sp=$4 sb=
+	[ -n "${FERRY_NGINX_SNDBUF:-}" ] && sb=" sndbuf=$FERRY_NGINX_SNDBUF"
 	mkdir -p "$d/nginx-tmp"
 	cat >"$d/nginx-locations.conf" <<EOF
 location / { }
@@ -215,15 +219,15 @@ http {
 	keepalive_requests 10000;
 	server_tokens off;
 	server {
-		listen 127.0.0.1:$hp;
-		listen [::1]:$hp;
+		listen 127.0.0.1:$hp$sb;
+		listen [::1]:$hp$sb;
 		server_name localhost;
 		root $www;
 		include $d/nginx-locations.conf;
 	}
 	server {
-		listen 127.0.0.1:$sp ssl;
-		listen [::1]:$sp ssl;
+		listen 127.0.0.1:$sp ssl$sb;
+		listen [::1]:$sp ssl$sb;
 		server_name localhost;
 		ssl_certificate $d/server.pem;
 		ssl_certificate_key $d/server.key;

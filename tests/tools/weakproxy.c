@@ -25,6 +25,17 @@
  *   --faulty K              faults hit only the first K connections
  *   --seed S                where N-M is a range, each connection draws
  *                           its offset from it, deterministically from S
+ * Buffering:
+ *   --buffer BYTES          hold at most BYTES per direction of a
+ *                           connection, and ask the kernel for socket
+ *                           buffers of that size too (SO_RCVBUF toward
+ *                           the server, SO_SNDBUF toward the client), so
+ *                           little is in flight when a fault cuts a
+ *                           transfer: a server's count of bytes sent then
+ *                           measures what the client asked for, not what
+ *                           sat in buffers.  Without it, 1 MiB.
+ * Whatever the buffer, the proxy never reads a server's bytes past the
+ * offset where a reset or truncation will cut the connection.
  * Sizes take K, M or G suffixes (powers of 1024).
  *
  * Single-threaded around poll(); one event loop, no per-connection state
@@ -77,6 +88,7 @@ struct wp_opts {
 	uint64_t seed;
 	unsigned faulty; /* 0: every connection */
 	unsigned max_seconds;
+	uint64_t buffer; /* 0: WP_PIPE_BYTES */
 	bool verbose;
 };
 
@@ -340,6 +352,12 @@ static struct wp_conn *conn_new(int cfd, unsigned id)
 		mem_free(c);
 		return NULL;
 	}
+	if (opt.buffer) {
+		int sz = (int)opt.buffer;
+
+		(void)setsockopt(c->sfd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+		(void)setsockopt(cfd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	}
 	if (connect(c->sfd, target->ai_addr, target->ai_addrlen) < 0 && errno != EINPROGRESS) {
 		close(c->sfd);
 		mem_free(c);
@@ -358,20 +376,53 @@ static struct wp_conn *conn_new(int cfd, unsigned id)
 	return c;
 }
 
-static bool pipe_has_room(const struct wp_pipe *p)
+static uint64_t min_u64(uint64_t a, uint64_t b)
 {
-	return !p->eof && p->len < WP_PIPE_BYTES && p->seg_n < WP_MAX_SEGS;
+	return a < b ? a : b;
+}
+
+/* The next downstream offset where a fault stops the flow. */
+static uint64_t conn_next_stop(const struct wp_conn *c)
+{
+	return min_u64(min_u64(c->reset_at, c->truncate_at), c->stall_at);
+}
+
+/* Where the downstream must stop reading: a reset or truncation ends the
+ * connection there, so bytes past it would only be counted as sent. */
+static uint64_t conn_read_limit(const struct wp_conn *c)
+{
+	return min_u64(c->reset_at, c->truncate_at);
+}
+
+static size_t pipe_cap(void)
+{
+	return opt.buffer ? (size_t)opt.buffer : WP_PIPE_BYTES;
+}
+
+/* How many bytes p may take in now; upto is the stream offset it must not
+ * read past (WP_NONE: none). */
+static size_t pipe_room(const struct wp_pipe *p, uint64_t upto)
+{
+	size_t room;
+
+	if (p->eof || p->len >= pipe_cap() || p->seg_n >= WP_MAX_SEGS)
+		return 0;
+	room = pipe_cap() - p->len;
+	if (upto != WP_NONE)
+		room = upto > p->in ? (size_t)(upto - p->in < room ? upto - p->in : room) : 0;
+	return room;
 }
 
 /* Reads what the source has into p; returns false when the connection
  * must be torn down (a reset from that side). */
-static bool pipe_fill(struct wp_pipe *p, int src, int64_t now)
+static bool pipe_fill(struct wp_pipe *p, int src, int64_t now, uint64_t upto)
 {
+	size_t room = pipe_room(p, upto);
 	ssize_t n;
 
-	if (!pipe_has_room(p))
+	if (!room)
 		return true;
-	n = recv(src, p->buf + p->len, WP_PIPE_BYTES - p->len, 0);
+	n = recv(src, p->buf + p->len, room, 0);
 	if (n < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
 	if (n == 0) {
@@ -418,16 +469,6 @@ static void bucket_refill(struct wp_bucket *b, int64_t now)
 	b->at_ms = now;
 }
 
-static uint64_t min_u64(uint64_t a, uint64_t b)
-{
-	return a < b ? a : b;
-}
-
-/* The next downstream offset where a fault stops the flow. */
-static uint64_t conn_next_stop(const struct wp_conn *c)
-{
-	return min_u64(min_u64(c->reset_at, c->truncate_at), c->stall_at);
-}
 
 static void pipe_consume(struct wp_pipe *p, size_t n)
 {
@@ -541,11 +582,11 @@ static void conn_step(struct wp_conn **slot, const struct pollfd *cp, const stru
 		}
 		c->connecting = false;
 	}
-	if ((cp->revents & (POLLIN | POLLHUP | POLLERR)) && !pipe_fill(&c->up, c->cfd, now)) {
+	if ((cp->revents & (POLLIN | POLLHUP | POLLERR)) && !pipe_fill(&c->up, c->cfd, now, WP_NONE)) {
 		conn_end(slot, true, "client reset");
 		return;
 	}
-	if ((sp->revents & (POLLIN | POLLHUP | POLLERR)) && !pipe_fill(&c->down, c->sfd, now)) {
+	if ((sp->revents & (POLLIN | POLLHUP | POLLERR)) && !pipe_fill(&c->down, c->sfd, now, conn_read_limit(c))) {
 		conn_end(slot, true, "server reset");
 		return;
 	}
@@ -570,9 +611,9 @@ static void conn_events(const struct wp_conn *c, short *cev, short *sev)
 		*sev = POLLOUT;
 		return;
 	}
-	if (pipe_has_room(&c->up))
+	if (pipe_room(&c->up, WP_NONE))
 		*cev |= POLLIN;
-	if (pipe_has_room(&c->down))
+	if (pipe_room(&c->down, conn_read_limit(c)))
 		*sev |= POLLIN;
 	if (c->up.blocked)
 		*sev |= POLLOUT;
@@ -686,7 +727,7 @@ static void usage(void)
 		"usage: weakproxy --listen ADDR:PORT --to HOST:PORT [--rate BYTES] [--latency MS]\n"
 		"       [--reset-after N[-M]] [--truncate-after N[-M]] [--stall-after N --stall-for "
 		"SECS]\n"
-		"       [--corrupt-after N] [--faulty K] [--seed S] [--max-seconds S]\n"
+		"       [--corrupt-after N] [--faulty K] [--seed S] [--max-seconds S] [--buffer BYTES]\n"
 		"       [--port-file FILE] [--verbose]\n");
 	exit(2);
 }
@@ -736,6 +777,8 @@ static bool parse_opt(int ch, const char *arg)
 		return parse_uint(&opt.faulty, arg);
 	case 'm':
 		return parse_uint(&opt.max_seconds, arg);
+	case 'b':
+		return parse_one(&opt.buffer, arg) && opt.buffer >= 1024 && opt.buffer <= WP_PIPE_BYTES;
 	default:
 		usage();
 	}
@@ -758,6 +801,7 @@ static void parse_args(int argc, char **argv)
 		{ "max-seconds", required_argument, NULL, 'm' },
 		{ "port-file", required_argument, NULL, 'p' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "buffer", required_argument, NULL, 'b' },
 		{ 0 },
 	};
 	int ch, idx = 0;
