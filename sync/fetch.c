@@ -3,6 +3,7 @@
  * (see fetch.h).
  */
 #include "sync/fetch.h"
+#include "sync/fetch_int.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,20 +19,6 @@
 #include "packager/pack_format.h"
 #include "packager/pack_list.h"
 
-struct fetch {
-	struct plan *p;
-	struct store *st;
-	struct source *src;
-	size_t nsrc;
-	const struct fetch_opts *o;
-	struct fetch_stats *stats;
-	struct codec *codec;
-	uint8_t *raw;
-	struct pack_writer *pw;
-	uint64_t batch_bytes;
-	uint64_t done_bytes, total_bytes;
-};
-
 /* The state of one request's byte stream. */
 struct stream {
 	struct fetch *f;
@@ -42,8 +29,13 @@ struct stream {
 	int bad;        /* a chunk failed verification */
 };
 
-static void logf_(struct fetch *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void logf_(struct fetch *f, const char *fmt, ...)
+void fetch_progress(struct fetch *f)
+{
+	if (f->o && f->o->progress)
+		f->o->progress(f->done_bytes, f->total_bytes, f->o->ctx);
+}
+
+void fetch_log(struct fetch *f, const char *fmt, ...)
 {
 	char line[512];
 	va_list ap;
@@ -149,7 +141,7 @@ static int take_entry(struct stream *s, struct plan_chunk *c)
 		return r;
 	if (r < 0) {
 		hex_encode(hex, c->id.b, SHA256_LEN);
-		logf_(f, "%s served a chunk that does not verify (%.16s…): not using it again",
+		fetch_log(f, "%s served a chunk that does not verify (%.16s…): not using it again",
 		      f->src[c->source].url, hex);
 		f->stats->bad_chunks++;
 		s->bad = -EBADMSG;
@@ -160,8 +152,7 @@ static int take_entry(struct stream *s, struct plan_chunk *c)
 		return r;
 	c->done = true;
 	f->done_bytes += c->stored_len;
-	if (f->o && f->o->progress)
-		f->o->progress(f->done_bytes, f->total_bytes, f->o->ctx);
+	fetch_progress(f);
 	return 0;
 }
 
@@ -229,14 +220,14 @@ static int run_request(struct fetch *f, const struct plan_request *rq)
 		r = source_read_pack(src, rq->pack, off, rq->off + rq->len - off, stream_sink, &s);
 		if (r == 0 || s.bad || r == -ENOMEM || r == -EKEYREJECTED)
 			break;
-		logf_(f, "%s: %s; retrying (%u of %d)", src->url, err_text(r), attempt + 1,
+		fetch_log(f, "%s: %s; retrying (%u of %d)", src->url, err_text(r), attempt + 1,
 		      FETCH_ATTEMPTS);
 		sleep(1u << attempt);
 	}
 	if (s.bad)
 		src->usable = false;
 	else if (r < 0 && r != -ENOMEM && r != -ENOSPC) {
-		logf_(f, "%s: giving up on it for this run; trying other sources", src->url);
+		fetch_log(f, "%s: giving up on it for this run; trying other sources", src->url);
 		src->usable = false;
 	}
 	buf_release(&s.entry);
@@ -252,8 +243,13 @@ int fetch_plan(struct fetch_stats *out, struct plan *p, struct store *st, struct
 	memset(out, 0, sizeof(*out));
 	f.raw = mem_alloc(LIMIT_CHUNK_MAX);
 	r = f.raw ? codec_new(&f.codec, 3) : -ENOMEM;
+	if (r == 0)
+		r = vpool_new(&f.pool, 0);
 	for (size_t i = 0; i < p->n; i++)
 		f.total_bytes += p->chunks[i].stored_len;
+	/* Whole packs first: they are copied as they are, not re-packed. */
+	if (r == 0)
+		r = fetch_adopt_packs(&f);
 	/* Each round reads what is located; chunks a failing source kept are
 	 * located again among the sources still usable. */
 	for (unsigned round = 0; r == 0 && round <= nsrc; round++) {
@@ -274,6 +270,7 @@ int fetch_plan(struct fetch_stats *out, struct plan *p, struct store *st, struct
 	if (r == 0)
 		r = commit_batch(&f);
 	pack_writer_free(f.pw);
+	vpool_free(f.pool);
 	codec_free(f.codec);
 	mem_free(f.raw);
 	return r;

@@ -127,6 +127,24 @@ int plan_build(struct plan *p, struct store *st, const struct mgit_oid *old_tree
 	return 0;
 }
 
+struct plan_chunk *plan_find(struct plan *p, const struct sha256 *id)
+{
+	size_t lo = 0, hi = p->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(id->b, p->chunks[mid].id.b, SHA256_LEN);
+
+		if (c == 0)
+			return &p->chunks[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
 int plan_locate(struct plan *p, struct source *src, size_t nsrc)
 {
 	p->unlocated = 0;
