@@ -69,7 +69,9 @@ struct adopt {
 	struct buf seg;
 	uint64_t seg_off;   /* pack offset of seg.data[0] */
 	size_t first, count; /* entries (offset order) wholly inside seg */
+	size_t take;         /* bytes of seg being settled */
 	bool blame;          /* the failure is the source's */
+	bool store_err;      /* writing into the store failed */
 	bool resumed;        /* a prefix came from an earlier run */
 };
 
@@ -100,34 +102,7 @@ static bool wants_all(struct adopt *a)
 	return true;
 }
 
-static int sink_seg(const void *p, size_t n, void *ctx)
-{
-	return buf_append(&((struct adopt *)ctx)->seg, p, n);
-}
-
-/* Reads [off, off+len) of the pack into a->seg, retrying a failed link. */
-static int read_range(struct adopt *a, uint64_t off, uint64_t len)
-{
-	int r = -EIO;
-
-	for (unsigned attempt = 0; attempt < FETCH_ATTEMPTS; attempt++) {
-		buf_reset(&a->seg);
-		a->seg_off = off;
-		r = source_read_pack(a->src, a->name, off, len, sink_seg, a);
-		if (r == 0 && a->seg.len != len)
-			r = err_set(-EBADMSG, "%s: a pack read returned %zu bytes, not %llu",
-				    a->src->url, a->seg.len, (unsigned long long)len);
-		if (r == 0 || r == -ENOMEM || r == -EKEYREJECTED || r == -EBADMSG)
-			break;
-		fetch_log(a->f, "%s: %s; retrying (%u of %d)", a->src->url, err_text(r), attempt + 1,
-			  FETCH_ATTEMPTS);
-		sleep(1u << attempt);
-	}
-	a->blame = r < 0 && r != -ENOMEM;
-	return r;
-}
-
-/* Task 0 hashes the segment into the pack's running hash; task i > 0
+/* Task 0 hashes the bytes into the pack's running hash; task i > 0
  * checks entry first + i - 1. */
 static int verify_task(struct vpool_worker *w, size_t i, void *ctx)
 {
@@ -138,7 +113,7 @@ static int verify_task(struct vpool_worker *w, size_t i, void *ctx)
 	int r;
 
 	if (i == 0) {
-		sha256_ctx_update(a->sha, a->seg.data, a->seg.len);
+		sha256_ctx_update(a->sha, a->seg.data, a->take);
 		return 0;
 	}
 	pack_index_get_by_offset(&e, a->idx, a->first + i - 1);
@@ -160,70 +135,111 @@ static int verify_task(struct vpool_worker *w, size_t i, void *ctx)
 	return 0;
 }
 
-static int append(struct adopt *a)
-{
-	int r = fs_write_all(a->fd, a->seg.data, a->seg.len);
-
-	return r < 0 ? err_set(r, "writing a pack into the store: %s", err_detail()) : 0;
-}
-
 static bool header_ok(const uint8_t *p)
 {
 	return memcmp(p + PACK_HDR_MAGIC, PACK_MAGIC, PACK_MAGIC_LEN) == 0 &&
 	       get_le32(p + PACK_HDR_VERSION) == PACK_VERSION && get_le32(p + PACK_HDR_FLAGS) == 0;
 }
 
-/* Entries from k on, from the source, verified, appended. */
-static int copy_entries(struct adopt *a, uint64_t pos, size_t k)
+/* The pack's own index and footer (a->take bytes of seg) must say what the
+ * .idx said. */
+static int check_tail(struct adopt *a)
 {
-	while (k < a->n) {
-		size_t j = k + 1;
-		uint64_t end;
-		int r;
+	struct pack_index *tail = NULL;
+	int r = pack_index_parse_tail(&tail, a->seg.data, a->take, a->size, a->name);
 
-		while (j < a->n && entry_off(a, j + 1) - pos <= ADOPT_SEGMENT_BYTES)
-			j++;
-		end = entry_off(a, j);
-		r = read_range(a, pos, end - pos);
-		if (r < 0)
-			return r;
-		a->blame = pos == 0 && !header_ok(a->seg.data);
-		if (a->blame)
-			return err_set(-EBADMSG, "%s: a pack's header is not a ferry pack's",
-				       a->src->url);
-		a->first = k;
-		a->count = j - k;
-		r = vpool_run(a->f->pool, a->count + 1, verify_task, a);
-		a->blame = r == -EBADMSG;
-		if (r == 0)
-			r = append(a);
-		if (r < 0)
-			return r;
-		for (size_t i = k; i < j; i++)
+	if (r == 0 && !pack_index_same(tail, a->idx))
+		r = err_set(-EBADMSG, "%s: a pack's own index differs from its .idx", a->src->url);
+	pack_index_free(tail);
+	if (r == 0)
+		sha256_ctx_update(a->sha, a->seg.data, a->take);
+	return r;
+}
+
+/* Verifies and appends the first a->take bytes of seg, then keeps the rest
+ * (an entry not yet whole) at its front. */
+static int settle(struct adopt *a, size_t upto)
+{
+	int r;
+
+	if (a->seg_off == 0 && !header_ok(a->seg.data)) {
+		a->blame = true;
+		return err_set(-EBADMSG, "%s: a pack's header is not a ferry pack's", a->src->url);
+	}
+	if (a->first < a->n) {
+		r = vpool_run(a->f->pool, upto - a->first + 1, verify_task, a);
+		for (size_t i = a->first; r == 0 && i < upto; i++)
 			a->f->done_bytes += a->want[i]->stored_len;
-		fetch_progress(a->f);
-		pos = end;
-		k = j;
+	} else {
+		r = check_tail(a);
+	}
+	a->blame = r == -EBADMSG;
+	if (r == 0) {
+		r = fs_write_all(a->fd, a->seg.data, a->take);
+		a->store_err = r < 0;
+	}
+	if (r < 0)
+		return r;
+	/* Start writeback now: the fsync at the end then has little left. */
+	(void)sync_file_range(a->fd, (off_t)a->seg_off, (off_t)a->take, SYNC_FILE_RANGE_WRITE);
+	memmove(a->seg.data, a->seg.data + a->take, a->seg.len - a->take);
+	a->seg.len -= a->take;
+	a->seg_off += a->take;
+	a->first = upto;
+	fetch_progress(a->f);
+	return 0;
+}
+
+/* Bytes arrive in order from a->seg_off + a->seg.len on; every whole
+ * entry is checked and written as soon as the piece completing it is in,
+ * so a kill loses at most one piece and one partial entry. */
+static int sink_stream(const void *p, size_t n, void *ctx)
+{
+	struct adopt *a = ctx;
+	uint64_t have;
+	size_t k;
+	int r = buf_append(&a->seg, p, n);
+
+	if (r < 0)
+		return r;
+	have = a->seg_off + a->seg.len;
+	for (k = a->first; k < a->n && entry_off(a, k + 1) <= have; k++)
+		;
+	if (k > a->first) {
+		a->take = (size_t)(entry_off(a, k) - a->seg_off);
+		r = settle(a, k);
+		if (r < 0)
+			return r;
+	}
+	if (a->first == a->n && have >= a->size && a->seg_off < a->size) {
+		a->take = (size_t)(a->size - a->seg_off);
+		return settle(a, a->n);
 	}
 	return 0;
 }
 
-/* The pack's own index and footer must say what the .idx said. */
-static int copy_tail(struct adopt *a)
+/* Streams the pack from byte pos (an entry boundary) to its end, asking
+ * again from where it stopped when the link fails. */
+static int copy_rest(struct adopt *a, uint64_t pos, size_t k)
 {
-	struct pack_index *tail = NULL;
-	int r = read_range(a, a->index_off, a->size - a->index_off);
+	int r = 0;
 
-	if (r == 0)
-		r = pack_index_parse_tail(&tail, a->seg.data, a->seg.len, a->size, a->name);
-	if (r == 0 && !pack_index_same(tail, a->idx))
-		r = err_set(-EBADMSG, "%s: a pack's own index differs from its .idx", a->src->url);
-	pack_index_free(tail);
-	a->blame |= r == -EBADMSG;
-	if (r == 0) {
-		sha256_ctx_update(a->sha, a->seg.data, a->seg.len);
-		r = append(a);
+	a->seg_off = pos;
+	a->first = k;
+	for (unsigned attempt = 0; a->seg_off < a->size && attempt < FETCH_ATTEMPTS; attempt++) {
+		buf_reset(&a->seg);
+		r = source_read_pack(a->src, a->name, a->seg_off, a->size - a->seg_off, sink_stream, a);
+		if (r == 0 && a->seg_off < a->size)
+			r = err_set(-EBADMSG, "%s: a pack read ended early", a->src->url);
+		if (r == 0 || a->blame || r == -ENOMEM || r == -EKEYREJECTED || r == -EBADMSG ||
+		    r == -ENOSPC)
+			break;
+		fetch_log(a->f, "%s: %s; retrying (%u of %d)", a->src->url, err_text(r), attempt + 1,
+			  FETCH_ATTEMPTS);
+		sleep(1u << attempt);
 	}
+	if (r < 0 && !a->store_err && r != -ENOMEM && r != -ENOSPC)
+		a->blame = true;
 	return r;
 }
 
@@ -377,10 +393,8 @@ static int adopt_run(struct adopt *a, const char *part, const char *final, const
 	if (ftruncate(a->fd, (off_t)pos) < 0 || lseek(a->fd, (off_t)pos, SEEK_SET) < 0)
 		return err_set(-errno, "%s: %s", path, strerror(errno));
 	r = rehash(a, a->fd, pos);
-	if (r == 0 && pos < a->index_off)
-		r = copy_entries(a, pos, k);
 	if (r == 0 && pos < a->size)
-		r = copy_tail(a);
+		r = copy_rest(a, pos, k);
 	if (r == 0)
 		r = install(a, path, final, idxpath);
 	return r;

@@ -108,7 +108,13 @@ int plan_build(struct plan *p, struct store *st, const struct mgit_oid *old_tree
 	int r;
 
 	buf_init(&b.blob, LIMIT_POINTER_BYTES);
-	r = mgit_tree_diff(st->git, old_tree, new_tree, "files", on_changed, &b);
+	/* One transaction around the lookups: SQLite then takes its lock
+	 * once, not once per chunk. */
+	r = db_begin(st->db);
+	if (r == 0)
+		r = mgit_tree_diff(st->git, old_tree, new_tree, "files", on_changed, &b);
+	if (db_in_transaction(st->db))
+		(void)db_rollback(st->db); /* nothing was written */
 	buf_release(&b.blob);
 	if (r < 0)
 		return r;
