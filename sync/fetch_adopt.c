@@ -71,6 +71,7 @@ struct adopt {
 	size_t first, count; /* entries (offset order) wholly inside seg */
 	size_t take;         /* bytes of seg being settled */
 	bool blame;          /* the failure is the source's */
+	bool bad_data;       /* ... and it served bytes that do not verify */
 	bool store_err;      /* writing into the store failed */
 	bool resumed;        /* a prefix came from an earlier run */
 };
@@ -163,7 +164,7 @@ static int settle(struct adopt *a, size_t upto)
 	int r;
 
 	if (a->seg_off == 0 && !header_ok(a->seg.data)) {
-		a->blame = true;
+		a->bad_data = true;
 		return err_set(-EBADMSG, "%s: a pack's header is not a ferry pack's", a->src->url);
 	}
 	if (a->first < a->n) {
@@ -173,7 +174,7 @@ static int settle(struct adopt *a, size_t upto)
 	} else {
 		r = check_tail(a);
 	}
-	a->blame = r == -EBADMSG;
+	a->bad_data = r == -EBADMSG;
 	if (r == 0) {
 		r = fs_write_all(a->fd, a->seg.data, a->take);
 		a->store_err = r < 0;
@@ -231,7 +232,7 @@ static int copy_rest(struct adopt *a, uint64_t pos, size_t k)
 		r = source_read_pack(a->src, a->name, a->seg_off, a->size - a->seg_off, sink_stream, a);
 		if (r == 0 && a->seg_off < a->size)
 			r = err_set(-EBADMSG, "%s: a pack read ended early", a->src->url);
-		if (r == 0 || a->blame || r == -ENOMEM || r == -EKEYREJECTED || r == -EBADMSG ||
+		if (r == 0 || a->bad_data || r == -ENOMEM || r == -EKEYREJECTED || r == -EBADMSG ||
 		    r == -ENOSPC)
 			break;
 		fetch_log(a->f, "%s: %s; retrying (%u of %d)", a->src->url, err_text(r), attempt + 1,
@@ -329,7 +330,7 @@ static int install(struct adopt *a, const char *path, const char *final, const c
 		(void)unlink(path);
 		/* A prefix kept from a run cut by a power failure may be what
 		 * is damaged: then the source is not to blame. */
-		a->blame = !a->resumed;
+		a->bad_data = !a->resumed;
 		return err_set(-EBADMSG, "%s: a pack's bytes do not match its name", a->src->url);
 	}
 	if (fsync(a->fd) < 0)
@@ -440,12 +441,20 @@ static int adopt_pack(struct fetch *f, struct source *src, const struct pack_ind
 		f->stats->chunks += a.n;
 		f->stats->bytes_written += a.size;
 		r = pack_list_write(packs);
-	} else if (a.blame) {
-		f->stats->bad_chunks += r == -EBADMSG;
+	} else if (a.bad_data) {
+		f->stats->bad_chunks++;
 		fetch_log(f, "%s", err_detail());
-		if (r != -EBADMSG)
-			fetch_log(f, "%s: giving up on it for this run; trying other sources",
-				  src->url);
+		src->usable = false;
+		r = 0;
+	} else if (a.blame && (r == -ENOENT || r == -EBADMSG)) {
+		/* A pack missing or cut short (a half-copied stick): the
+		 * verified prefix stays in local/partial, the rest of the
+		 * source still counts. */
+		fetch_log(f, "%s; taking what else it offers", err_detail());
+		r = 0;
+	} else if (a.blame) {
+		fetch_log(f, "%s: %s; giving up on it for this run; trying other sources", src->url,
+			  err_detail());
 		src->usable = false;
 		r = 0;
 	} else if (r == -EBADMSG) {

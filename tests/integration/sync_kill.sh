@@ -28,11 +28,15 @@ R=$T/repo
 "$FERRY" pack "$R" all/content "$T/src" --key "$T/county" -q
 R=$(cd "$R" && pwd -P)
 
-traced() { # log command...: runs command under strace, logging reads
+# traced LOG COMMAND...: runs COMMAND under strace, logging its reads, with
+# its own pid in LOG.pid.  (LeakSanitizer cannot run under ptrace; the other
+# sanitizers do.)
+traced() {
 	local log=$1
 	shift
-	strace -f -qq -ttt -y -s 1 -e trace=read,pread64,readv,preadv,preadv2 -e signal=none \
-		-o "$log" "$@"
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+		strace -f -qq -ttt -y -s 1 -e trace=read,pread64,readv,preadv,preadv2 \
+		-e signal=none -o "$log" sh -c 'echo $$ >"$0.pid"; exec "$@"' "$log" "$@"
 }
 # Sums the bytes returned by reads of files under $R in strace logs.
 source_bytes() {
@@ -68,18 +72,29 @@ echo "# uncut run: $uncut bytes read from the source; fetch ${fetch_secs}s; kill
 S=$T/school
 "$FERRY" store init "$S" --trust "$T/county.pub" >/dev/null
 bad=0 cut=0
+# Waiting without forking (a `sleep` costs milliseconds on a busy machine).
+exec {napfd}<> <(:)
+nap() { read -r -t "$1" -u "$napfd" _ || true; }
 for i in $(seq 1 30); do
-	traced "$T/kill.$i.st" "$FERRY" sync "$S" --source "$R" --channel all/content -q \
-		>/dev/null 2>&1 &
+	log=$T/kill.$i.st
+	delay=$(awk -v w="$window_ms" -v r="$RANDOM" 'BEGIN { printf "%.3f\n", w * r / 32768 / 1000 }')
+	: >"$log"
+	traced "$log" "$FERRY" sync "$S" --source "$R" --channel all/content -q >/dev/null 2>&1 &
 	spid=$!
-	# Wait for the first read of a pack, then a random moment more.
-	for _ in $(seq 1 3000); do
-		grep -q "<$R/packs/.*\.pack>" "$T/kill.$i.st" 2>/dev/null && break
-		kill -0 "$spid" 2>/dev/null || break
-		sleep 0.01
+	# Follow the trace until the run reads its first pack, then wait a
+	# random moment more.
+	exec {logfd}<"$log"
+	for _ in $(seq 1 20000); do
+		if IFS= read -r line <&"$logfd"; then
+			[[ $line == *"<$R/packs/"*".pack>"* ]] && break
+		else
+			kill -0 "$spid" 2>/dev/null || break
+			nap 0.005
+		fi
 	done
-	sleep "$(awk -v w="$window_ms" -v r="$RANDOM" 'BEGIN { printf "%.3f\n", w * r / 32768 / 1000 }')"
-	fpid=$(pgrep -P "$spid" | head -n 1)
+	exec {logfd}<&-
+	nap "$delay"
+	fpid= && read -r fpid <"$log.pid" 2>/dev/null
 	[ -n "$fpid" ] && kill -9 "$fpid" 2>/dev/null
 	wait "$spid" 2>/dev/null
 	# A kill that counts is one that cut the release before it was installed.
