@@ -10,7 +10,7 @@
  * renamed into packs/, given its .idx, and its chunks entered in one
  * transaction.  A run killed at any moment keeps the verified prefix: the
  * next run re-hashes it locally and reads from the source only the rest,
- * so a kill costs at most one read piece (256 KiB from a folder) and one
+ * so a kill costs at most one read (256 KiB) and one
  * partial entry.
  *
  * Then the rest, in ranges.  Each request is read as one byte range of a source's pack and parsed as

@@ -50,8 +50,8 @@
 #include "packager/pack_format.h"
 #include "packager/pack_list.h"
 
-/* What one read from the source asks for (whole entries, at least one):
- * small, because a kill loses the segment in flight. */
+/* What one read from the source asks for: small, because a kill loses
+ * what was read and not yet written. */
 #define ADOPT_SEGMENT_BYTES (256u << 10)
 #define ADOPT_PARTIAL_DIR "local/partial"
 #define ADOPT_LOCAL_PIECE (1u << 20)
@@ -219,25 +219,35 @@ static int sink_stream(const void *p, size_t n, void *ctx)
 	return 0;
 }
 
-/* Streams the pack from byte pos (an entry boundary) to its end, asking
- * again from where it stopped when the link fails. */
+/* Streams the pack from byte pos (an entry boundary) to its end, in reads
+ * of ADOPT_SEGMENT_BYTES; a failed read keeps what it delivered, and the
+ * next asks for what follows. */
 static int copy_rest(struct adopt *a, uint64_t pos, size_t k)
 {
+	unsigned failures = 0;
 	int r = 0;
 
 	a->seg_off = pos;
 	a->first = k;
-	for (unsigned attempt = 0; a->seg_off < a->size && attempt < FETCH_ATTEMPTS; attempt++) {
-		buf_reset(&a->seg);
-		r = source_read_pack(a->src, a->name, a->seg_off, a->size - a->seg_off, sink_stream, a);
-		if (r == 0 && a->seg_off < a->size)
+	buf_reset(&a->seg);
+	while (a->seg_off < a->size) {
+		uint64_t from = a->seg_off + a->seg.len;
+		uint64_t len = a->size - from < ADOPT_SEGMENT_BYTES ? a->size - from
+								     : ADOPT_SEGMENT_BYTES;
+
+		if (len == 0) {
 			r = err_set(-EBADMSG, "%s: a pack read ended early", a->src->url);
-		if (r == 0 || a->bad_data || r == -ENOMEM || r == -EKEYREJECTED || r == -EBADMSG ||
-		    r == -ENOSPC)
 			break;
-		fetch_log(a->f, "%s: %s; retrying (%u of %d)", a->src->url, err_text(r), attempt + 1,
+		}
+		r = source_read_pack(a->src, a->name, from, len, sink_stream, a);
+		if (r == 0)
+			continue;
+		if (a->bad_data || a->store_err || r == -ENOMEM || r == -EKEYREJECTED ||
+		    r == -EBADMSG || r == -ENOSPC || ++failures >= FETCH_ATTEMPTS)
+			break;
+		fetch_log(a->f, "%s: %s; retrying (%u of %d)", a->src->url, err_text(r), failures,
 			  FETCH_ATTEMPTS);
-		sleep(1u << attempt);
+		sleep(1u << (failures - 1));
 	}
 	if (r < 0 && !a->store_err && r != -ENOMEM && r != -ENOSPC)
 		a->blame = true;

@@ -11,11 +11,8 @@
  * choice and may be reached through links: /media/usb often is one.)
  *
  * Reads use pread, so several threads may read one file at once, in
- * pieces of FILE_PIECE_BYTES with the kernel told to read ahead; a read
- * then costs little more than the copy out of the page cache.  Pieces are
- * kept small because the sink acts on each as it arrives (a sync writes
- * every verified entry at once): a run killed mid-read has then read at
- * most one piece it did not keep.  Errors
+ * pieces of TRANSPORT_PIECE_BYTES with the kernel told to read ahead; a
+ * read then costs little more than the copy out of the page cache.  Errors
  * a stick pulled out mid-read causes (EIO, ENODEV, ...) become -EIO with a
  * sentence a teacher can act on.
  */
@@ -33,8 +30,6 @@
 #include "core/codec_text.h"
 #include "core/limits.h"
 #include "core/mem.h"
-
-#define FILE_PIECE_BYTES (256u << 10)
 
 struct file_transport {
 	struct transport base;
@@ -276,7 +271,7 @@ static int file_read(struct transport *t, const char *path, uint64_t off, uint64
 {
 	struct file_transport *ft = file_of(t);
 	AUTO_CLOSE int fd = walk(ft, path, false);
-	size_t piece = len < FILE_PIECE_BYTES ? (size_t)len : FILE_PIECE_BYTES;
+	size_t piece = len < TRANSPORT_PIECE_BYTES ? (size_t)len : TRANSPORT_PIECE_BYTES;
 	AUTO_FREE uint8_t *b = NULL;
 	uint64_t done = 0;
 
