@@ -12,10 +12,10 @@
 # nothing.  (The runs table's bytes_read is written when a run ends, so it
 # would miss the killed runs.)
 #
-# Size: FERRY_KILL_SIZE (default 300M of content, ~240 MB of packs) keeps
-# the whole test near a minute and a half on 2 cores with the sanitizer
-# build: the kills are spaced so that all 30 together cover well under the
-# fetch of an uncut run.
+# Size: FERRY_KILL_SIZE (default 300M of content, ~195 MB of packs) keeps
+# the whole test near a minute on 2 cores with the sanitizer build (64 s on
+# a busy shared machine): each kill comes within a window sized from the
+# uncut run's fetch so that all 30 together cover well under that fetch.
 . "$(dirname "$0")/lib.sh"
 if ! command -v strace >/dev/null; then
 	fail "strace is needed to count the bytes read (tests/deps.sh installs it)"
