@@ -68,7 +68,7 @@ struct adopt {
 	int fd;
 	struct buf seg;
 	uint64_t seg_off;   /* pack offset of seg.data[0] */
-	size_t first, count; /* entries (offset order) wholly inside seg */
+	size_t first;        /* the first entry (offset order) not yet settled */
 	size_t take;         /* bytes of seg being settled */
 	bool blame;          /* the failure is the source's */
 	bool bad_data;       /* ... and it served bytes that do not verify */
