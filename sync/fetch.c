@@ -3,6 +3,7 @@
  * (see fetch.h).
  */
 #include "sync/fetch.h"
+#include "sync/fetch_int.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -19,22 +20,6 @@
 #include "packager/pack_format.h"
 #include "packager/pack_list.h"
 
-struct fetch {
-	struct plan *p;
-	struct store *st;
-	struct source *src;
-	size_t nsrc;
-	const struct fetch_opts *o;
-	struct fetch_stats *stats;
-	struct codec *codec;
-	uint8_t *raw;
-	struct pack_writer *pw;
-	uint64_t batch_bytes;
-	uint64_t done_bytes, total_bytes;
-	unsigned retries;
-	uint64_t jitter; /* xorshift state for the backoff */
-};
-
 /* The state of one request's byte stream. */
 struct stream {
 	struct fetch *f;
@@ -45,8 +30,13 @@ struct stream {
 	int bad;        /* a chunk failed verification */
 };
 
-static void logf_(struct fetch *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void logf_(struct fetch *f, const char *fmt, ...)
+void fetch_progress(struct fetch *f)
+{
+	if (f->o && f->o->progress)
+		f->o->progress(f->done_bytes, f->total_bytes, f->o->ctx);
+}
+
+void fetch_log(struct fetch *f, const char *fmt, ...)
 {
 	char line[512];
 	va_list ap;
@@ -108,7 +98,7 @@ static int commit_batch(struct fetch *f)
 	return r < 0 ? r : pack_list_write(packs);
 }
 
-static bool stopping(struct fetch *f)
+bool fetch_stopping(struct fetch *f)
 {
 	return f->o && f->o->should_stop && f->o->should_stop(f->o->ctx);
 }
@@ -157,7 +147,7 @@ static int take_entry(struct stream *s, struct plan_chunk *c)
 		return r;
 	if (r < 0) {
 		hex_encode(hex, c->id.b, SHA256_LEN);
-		logf_(f, "%s served a chunk that does not verify (%.16s…): not using it again",
+		fetch_log(f, "%s served a chunk that does not verify (%.16s…): not using it again",
 		      f->src[c->source].url, hex);
 		f->stats->bad_chunks++;
 		s->bad = -EBADMSG;
@@ -168,10 +158,9 @@ static int take_entry(struct stream *s, struct plan_chunk *c)
 		return r;
 	c->done = true;
 	f->done_bytes += c->stored_len;
-	if (f->o && f->o->progress)
-		f->o->progress(f->done_bytes, f->total_bytes, f->o->ctx);
+	fetch_progress(f);
 	/* Just committed a batch (or wrote nothing yet): a clean place to stop. */
-	if (f->batch_bytes == 0 && stopping(f))
+	if (f->batch_bytes == 0 && fetch_stopping(f))
 		return err_set(-ECANCELED, "stopped at a batch boundary");
 	return 0;
 }
@@ -217,7 +206,7 @@ static int stream_sink(const void *data, size_t n, void *ctx)
 }
 
 /* Sleeps before a retry: FETCH_BACKOFF_MS << fails, times [0.5, 1.5). */
-static void backoff(struct fetch *f, unsigned fails)
+void fetch_backoff(struct fetch *f, unsigned fails)
 {
 	uint64_t ms = (uint64_t)FETCH_BACKOFF_MS << (fails < 8 ? fails : 8);
 	struct timespec ts;
@@ -278,14 +267,14 @@ static int run_request(struct fetch *f, const struct plan_request *rq)
 		if (fails == FETCH_ATTEMPTS || f->retries == FETCH_MAX_RETRIES)
 			break;
 		f->retries++;
-		logf_(f, "%s: %s; retrying from byte %llu (%u in a row, %u this run)", src->url,
+		fetch_log(f, "%s: %s; retrying from byte %llu (%u in a row, %u this run)", src->url,
 		      err_text(r), (unsigned long long)s.pos, fails + 1, f->retries);
-		backoff(f, fails);
+		fetch_backoff(f, fails);
 	}
 	if (s.bad)
 		src->usable = false;
 	else if (r < 0 && r != -ENOMEM && r != -ENOSPC && r != -ECANCELED) {
-		logf_(f, "%s: giving up on it for this run; trying other sources", src->url);
+		fetch_log(f, "%s: giving up on it for this run; trying other sources", src->url);
 		src->usable = false;
 	}
 	buf_release(&s.entry);
@@ -301,8 +290,13 @@ int fetch_plan(struct fetch_stats *out, struct plan *p, struct store *st, struct
 	memset(out, 0, sizeof(*out));
 	f.raw = mem_alloc(LIMIT_CHUNK_MAX);
 	r = f.raw ? codec_new(&f.codec, 3) : -ENOMEM;
+	if (r == 0)
+		r = vpool_new(&f.pool, 0);
 	for (size_t i = 0; i < p->n; i++)
 		f.total_bytes += p->chunks[i].stored_len;
+	/* Whole packs first: they are copied as they are, not re-packed. */
+	if (r == 0)
+		r = fetch_adopt_packs(&f);
 	/* Each round reads what is located; chunks a failing source kept are
 	 * located again among the sources still usable. */
 	for (unsigned round = 0; r == 0 && round <= nsrc; round++) {
@@ -312,7 +306,7 @@ int fetch_plan(struct fetch_stats *out, struct plan *p, struct store *st, struct
 		if (r < 0 || p->nreqs == 0)
 			break;
 		for (size_t i = 0; r == 0 && i < p->nreqs; i++) {
-			int e = stopping(&f) ? -ECANCELED : run_request(&f, &p->reqs[i]);
+			int e = fetch_stopping(&f) ? -ECANCELED : run_request(&f, &p->reqs[i]);
 
 			/* Link and source failures are handled by the next round;
 			 * only the store's own failures, or a stop, end the run. */
@@ -326,6 +320,7 @@ int fetch_plan(struct fetch_stats *out, struct plan *p, struct store *st, struct
 		r = e < 0 ? e : r;
 	}
 	pack_writer_free(f.pw);
+	vpool_free(f.pool);
 	codec_free(f.codec);
 	mem_free(f.raw);
 	return r;

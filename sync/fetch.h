@@ -1,7 +1,19 @@
 /*
  * fetch.h — carrying out a plan: read ranges, verify, store, commit.
  *
- * Each request is read as one byte range of a source's pack and parsed as
+ * Whole packs first (fetch_adopt.c).  A source's pack all of whose chunks
+ * the plan needs becomes one of the store's packs as it is: streamed once,
+ * every entry checked (header as indexed, payload decoding to its raw
+ * length and hashing to its ID) on the verify pool's threads
+ * (verify_pool.h), the whole file hashed against its name, each verified
+ * entry appended at once to STORE/local/partial/<name>.pack, then fsynced,
+ * renamed into packs/, given its .idx, and its chunks entered in one
+ * transaction.  A run killed at any moment keeps the verified prefix: the
+ * next run re-hashes it locally and reads from the source only the rest,
+ * so a kill costs at most one read (256 KiB) and one
+ * partial entry.
+ *
+ * Then the rest, in ranges.  Each request is read as one byte range of a source's pack and parsed as
  * it streams: every wanted entry's header must match what the index
  * promised, its payload must decode to exactly its raw length and hash to
  * its ID (pack_entry_decode), and only then is it appended to the store's

@@ -105,7 +105,13 @@ int plan_build(struct plan *p, struct store *st, const struct mgit_oid *old_tree
 	int r;
 
 	buf_init(&b.blob, LIMIT_POINTER_BYTES);
-	r = mgit_tree_diff(st->git, old_tree, new_tree, "files", on_changed, &b);
+	/* One transaction around the lookups: SQLite then takes its lock
+	 * once, not once per chunk. */
+	r = db_begin(st->db);
+	if (r == 0)
+		r = mgit_tree_diff(st->git, old_tree, new_tree, "files", on_changed, &b);
+	if (db_in_transaction(st->db))
+		(void)db_rollback(st->db); /* nothing was written */
 	buf_release(&b.blob);
 	if (r < 0)
 		return r;
@@ -122,6 +128,24 @@ int plan_build(struct plan *p, struct store *st, const struct mgit_oid *old_tree
 		p->stored_bytes += p->chunks[i].stored_len;
 	}
 	return 0;
+}
+
+struct plan_chunk *plan_find(struct plan *p, const struct sha256 *id)
+{
+	size_t lo = 0, hi = p->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(id->b, p->chunks[mid].id.b, SHA256_LEN);
+
+		if (c == 0)
+			return &p->chunks[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
 }
 
 int plan_locate(struct plan *p, struct source *src, size_t nsrc)

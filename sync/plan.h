@@ -64,6 +64,9 @@ void plan_release(struct plan *p);
 /* filters: NULL-terminated path prefixes (e.g. "七年级/"), or NULL for all. */
 int plan_build(struct plan *p, struct store *st, const struct mgit_oid *old_tree,
 	       const struct mgit_oid *new_tree, const char *const *filters) FERRY_MUST_USE;
+/* The missing chunk with this ID (chunks are sorted by ID once
+ * plan_build() returns), or NULL if the plan does not need it. */
+struct plan_chunk *plan_find(struct plan *p, const struct sha256 *id);
 int plan_locate(struct plan *p, struct source *src, size_t nsrc) FERRY_MUST_USE;
 int plan_requests(struct plan *p) FERRY_MUST_USE;
 

@@ -8,7 +8,9 @@ R=$T/repo S=$T/school
 "$FERRY" repo init "$R" --key "$T/county.pub" >/dev/null
 "$GEN" "$T/v2" --seed 5 --size 12M
 cp -r "$T/v2" "$T/v1"
-"$GEN" "$T/extra" --seed 6 --size 12M
+# The folder dropped is most of the first release: a store adopts the
+# publisher's packs whole, so gc must find a pack mostly dead to repack.
+"$GEN" "$T/extra" --seed 6 --size 36M
 mv "$T/extra" "$T/v1/extra"
 "$FERRY" pack "$R" all/content "$T/v1" --key "$T/county" -q
 "$FERRY" store init "$S" --trust "$T/county.pub" >/dev/null

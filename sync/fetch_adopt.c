@@ -1,0 +1,498 @@
+/*
+ * fetch_adopt.c — taking a source's pack whole, as it is.
+ *
+ * When a plan needs every chunk of a source's pack (a first import from a
+ * stick, a new subject), re-packing the chunks one by one would only cost
+ * time: the pack, named by the SHA-256 of its bytes, can become one of the
+ * store's own packs unchanged.  Adoption streams the pack from the source
+ * in segments of about ADOPT_SEGMENT_BYTES (whole entries each) and, for
+ * each segment, checks on the verify pool's threads at once
+ *
+ *   - every entry: its header as the index says, its payload decoding to
+ *     its raw length and hashing to its chunk ID (pack_entry_decode);
+ *   - the whole pack's running SHA-256, which must end equal to its name;
+ *
+ * and only then appends the segment to a partial file,
+ * STORE/local/partial/<name>.pack.  The pack's own header and trailing
+ * index are checked against the index the plan used (pack_index_same).
+ * Once the last byte is in, the file is fsynced, renamed into
+ * packs/<xx>/<name>.pack, given its .idx, and its chunks are entered into
+ * the database in one transaction — the same contract as fetch.h: data
+ * durable first, then the index.
+ *
+ * Resume.  The partial file holds only bytes already verified, cut at entry
+ * boundaries, so a run killed at any moment keeps all but the segment in
+ * flight: the next run (from this source or any other offering the same
+ * pack name) re-hashes the prefix from the local disk, cuts a torn tail
+ * back to the last entry boundary, and asks the source only for the rest.
+ * After a power cut the unsynced tail may hold anything; the final check
+ * of the whole file against the pack's name catches that, and the file is
+ * then dropped and fetched again.  A pack renamed into place whose rows
+ * were not yet committed is found by its name, re-hashed locally, and
+ * committed without reading the source again.
+ */
+#define _GNU_SOURCE
+#include "sync/fetch_int.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/bytes.h"
+#include "core/codec_text.h"
+#include "core/fsx.h"
+#include "core/limits.h"
+#include "core/mem.h"
+#include "manifests/repo.h"
+#include "packager/pack_format.h"
+#include "packager/pack_list.h"
+
+/* What one read from the source asks for: small, because a kill loses
+ * what was read and not yet written. */
+#define ADOPT_SEGMENT_BYTES (256u << 10)
+#define ADOPT_PARTIAL_DIR "local/partial"
+#define ADOPT_LOCAL_PIECE (1u << 20)
+
+struct adopt {
+	struct fetch *f;
+	struct source *src;
+	const struct pack_index *idx;
+	const struct sha256 *name;
+	struct plan_chunk **want; /* the plan's chunk for each entry, in offset order */
+	size_t n;
+	uint64_t size, index_off;
+	struct sha256_ctx *sha;
+	int fd;
+	struct buf seg;
+	uint64_t seg_off;   /* pack offset of seg.data[0] */
+	size_t first;        /* the first entry (offset order) not yet settled */
+	size_t take;         /* bytes of seg being settled */
+	bool blame;          /* the failure is the source's */
+	bool bad_data;       /* ... and it served bytes that do not verify */
+	bool store_err;      /* writing into the store failed */
+	bool resumed;        /* a prefix came from an earlier run */
+};
+
+static uint64_t entry_off(const struct adopt *a, size_t k)
+{
+	struct pack_entry e;
+
+	if (k >= a->n)
+		return a->index_off;
+	pack_index_get_by_offset(&e, a->idx, k);
+	return e.offset;
+}
+
+/* The plan needs every chunk of idx (not yet stored, same raw length):
+ * fills a->want and returns true. */
+static bool wants_all(struct adopt *a)
+{
+	for (size_t k = 0; k < a->n; k++) {
+		struct pack_entry e;
+		struct plan_chunk *c;
+
+		pack_index_get_by_offset(&e, a->idx, k);
+		c = plan_find(a->f->p, &e.id);
+		if (!c || c->done || c->raw_len != e.raw_len)
+			return false;
+		a->want[k] = c;
+	}
+	return true;
+}
+
+/* Task 0 hashes the bytes into the pack's running hash; task i > 0
+ * checks entry first + i - 1. */
+static int verify_task(struct vpool_worker *w, size_t i, void *ctx)
+{
+	struct adopt *a = ctx;
+	struct pack_entry e, h;
+	const uint8_t *payload;
+	char hex[2 * SHA256_LEN + 1];
+	int r;
+
+	if (i == 0) {
+		sha256_ctx_update(a->sha, a->seg.data, a->take);
+		return 0;
+	}
+	pack_index_get_by_offset(&e, a->idx, a->first + i - 1);
+	r = pack_entry_parse(&h, &payload, a->seg.data + (e.offset - a->seg_off),
+			     PACK_ENTRY_HEADER_LEN + (size_t)e.stored_len);
+	if (r >= 0 && (memcmp(h.id.b, e.id.b, SHA256_LEN) != 0 || h.stored_len != e.stored_len ||
+		       h.raw_len != e.raw_len || h.type != e.type))
+		r = -EBADMSG;
+	if (r >= 0)
+		r = pack_entry_decode(w->raw, LIMIT_CHUNK_MAX, &h, payload, w->codec);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		hex_encode(hex, e.id.b, SHA256_LEN);
+		return err_set(-EBADMSG,
+			       "%s served a chunk that does not verify (%.16s…): not using it again",
+			       a->src->url, hex);
+	}
+	return 0;
+}
+
+static bool header_ok(const uint8_t *p)
+{
+	return memcmp(p + PACK_HDR_MAGIC, PACK_MAGIC, PACK_MAGIC_LEN) == 0 &&
+	       get_le32(p + PACK_HDR_VERSION) == PACK_VERSION && get_le32(p + PACK_HDR_FLAGS) == 0;
+}
+
+/* The pack's own index and footer (a->take bytes of seg) must say what the
+ * .idx said. */
+static int check_tail(struct adopt *a)
+{
+	struct pack_index *tail = NULL;
+	int r = pack_index_parse_tail(&tail, a->seg.data, a->take, a->size, a->name);
+
+	if (r == 0 && !pack_index_same(tail, a->idx))
+		r = err_set(-EBADMSG, "%s: a pack's own index differs from its .idx", a->src->url);
+	pack_index_free(tail);
+	if (r == 0)
+		sha256_ctx_update(a->sha, a->seg.data, a->take);
+	return r;
+}
+
+/* Verifies and appends the first a->take bytes of seg, then keeps the rest
+ * (an entry not yet whole) at its front. */
+static int settle(struct adopt *a, size_t upto)
+{
+	int r;
+
+	if (a->seg_off == 0 && !header_ok(a->seg.data)) {
+		a->bad_data = true;
+		return err_set(-EBADMSG, "%s: a pack's header is not a ferry pack's", a->src->url);
+	}
+	if (a->first < a->n) {
+		r = vpool_run(a->f->pool, upto - a->first + 1, verify_task, a);
+		for (size_t i = a->first; r == 0 && i < upto; i++)
+			a->f->done_bytes += a->want[i]->stored_len;
+	} else {
+		r = check_tail(a);
+	}
+	a->bad_data = r == -EBADMSG;
+	if (r == 0) {
+		r = fs_write_all(a->fd, a->seg.data, a->take);
+		a->store_err = r < 0;
+	}
+	if (r < 0)
+		return r;
+	/* Start writeback now: the fsync at the end then has little left. */
+	(void)sync_file_range(a->fd, (off_t)a->seg_off, (off_t)a->take, SYNC_FILE_RANGE_WRITE);
+	memmove(a->seg.data, a->seg.data + a->take, a->seg.len - a->take);
+	a->seg.len -= a->take;
+	a->seg_off += a->take;
+	a->first = upto;
+	fetch_progress(a->f);
+	return 0;
+}
+
+/* Bytes arrive in order from a->seg_off + a->seg.len on; every whole
+ * entry is checked and written as soon as the piece completing it is in,
+ * so a kill loses at most one piece and one partial entry. */
+static int sink_stream(const void *p, size_t n, void *ctx)
+{
+	struct adopt *a = ctx;
+	uint64_t have;
+	size_t k;
+	int r = buf_append(&a->seg, p, n);
+
+	if (r < 0)
+		return r;
+	have = a->seg_off + a->seg.len;
+	for (k = a->first; k < a->n && entry_off(a, k + 1) <= have; k++)
+		;
+	if (k > a->first) {
+		a->take = (size_t)(entry_off(a, k) - a->seg_off);
+		r = settle(a, k);
+		if (r < 0)
+			return r;
+	}
+	if (a->first == a->n && have >= a->size && a->seg_off < a->size) {
+		a->take = (size_t)(a->size - a->seg_off);
+		return settle(a, a->n);
+	}
+	return 0;
+}
+
+/* Streams the pack from byte pos (an entry boundary) to its end, in reads
+ * of ADOPT_SEGMENT_BYTES; a failed read keeps what it delivered, and the
+ * next asks for what follows. */
+static int copy_rest(struct adopt *a, uint64_t pos, size_t k)
+{
+	unsigned failures = 0;
+	int r = 0;
+
+	a->seg_off = pos;
+	a->first = k;
+	buf_reset(&a->seg);
+	while (a->seg_off < a->size) {
+		uint64_t from = a->seg_off + a->seg.len;
+		uint64_t len = a->size - from < ADOPT_SEGMENT_BYTES ? a->size - from
+								     : ADOPT_SEGMENT_BYTES;
+
+		if (len == 0) {
+			r = err_set(-EBADMSG, "%s: a pack read ended early", a->src->url);
+			break;
+		}
+		/* Between segments is a clean place to stop: what arrived is
+		 * verified and stays in local/partial for the next run. */
+		if (fetch_stopping(a->f)) {
+			r = err_set(-ECANCELED, "stopped between reads");
+			break;
+		}
+		r = source_read_pack(a->src, a->name, from, len, sink_stream, a);
+		if (r == 0)
+			continue;
+		if (a->bad_data || a->store_err || r == -ENOMEM || r == -EKEYREJECTED ||
+		    r == -EBADMSG || r == -ENOSPC)
+			break;
+		/* as fetch.c: an attempt that brought bytes resets the count */
+		failures = a->seg_off + a->seg.len > from ? 0 : failures + 1;
+		if (failures == FETCH_ATTEMPTS || a->f->retries == FETCH_MAX_RETRIES)
+			break;
+		a->f->retries++;
+		fetch_log(a->f, "%s: %s; retrying from byte %llu (%u in a row, %u this run)",
+			  a->src->url, err_text(r), (unsigned long long)(a->seg_off + a->seg.len),
+			  failures + 1, a->f->retries);
+		fetch_backoff(a->f, failures);
+	}
+	if (r < 0 && !a->store_err && r != -ENOMEM && r != -ENOSPC && r != -ECANCELED)
+		a->blame = true;
+	return r;
+}
+
+/* Hashes the first len bytes of the local file fd into a->sha. */
+static int rehash(struct adopt *a, int fd, uint64_t len)
+{
+	AUTO_FREE uint8_t *b = len ? mem_alloc(ADOPT_LOCAL_PIECE) : NULL;
+
+	if (len && !b)
+		return -ENOMEM;
+	for (uint64_t off = 0; off < len;) {
+		size_t want = len - off < ADOPT_LOCAL_PIECE ? (size_t)(len - off) : ADOPT_LOCAL_PIECE;
+		int r = fs_pread_all(fd, b, want, off);
+
+		if (r < 0)
+			return r;
+		sha256_ctx_update(a->sha, b, want);
+		off += want;
+	}
+	return 0;
+}
+
+/* The largest entry boundary at or below size; *k the entry starting there. */
+static uint64_t resume_point(const struct adopt *a, uint64_t size, size_t *k)
+{
+	size_t lo = 0, hi = a->n;
+
+	*k = a->n;
+	if (size >= a->size)
+		return a->size;
+	if (size >= a->index_off)
+		return a->index_off;
+	if (size < PACK_HEADER_LEN) {
+		*k = 0;
+		return 0;
+	}
+	while (lo + 1 < hi) { /* entry_off(lo) <= size < entry_off(hi) */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (entry_off(a, mid) <= size)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	*k = lo;
+	return entry_off(a, lo);
+}
+
+/* Enters the pack and its chunks into the database in one transaction. */
+static int record(struct adopt *a)
+{
+	struct db *db = a->f->st->db;
+	int64_t id;
+	int r = db_begin(db);
+
+	if (r == 0)
+		r = db_pack_add(&id, db, a->name, a->size, a->n, time(NULL));
+	r = r > 0 ? 0 : r;
+	for (size_t k = 0; r == 0 && k < a->n; k++) {
+		struct pack_entry e;
+		struct db_chunk c;
+
+		pack_index_get_by_offset(&e, a->idx, k);
+		c = (struct db_chunk){ .id = e.id, .pack = id, .offset = e.offset,
+				       .stored_len = e.stored_len, .raw_len = e.raw_len,
+				       .type = e.type };
+		r = db_chunk_add(db, &c);
+		r = r > 0 ? 0 : r;
+	}
+	if (r == 0)
+		r = db_commit(db);
+	else if (db_in_transaction(db))
+		(void)db_rollback(db);
+	return r;
+}
+
+/* The file at path holds the whole pack: check its name, put it and its
+ * .idx in place, record it. */
+static int install(struct adopt *a, const char *path, const char *final, const char *idxpath)
+{
+	struct sha256 got;
+	struct buf ib;
+	int r;
+
+	sha256_ctx_final(a->sha, &got);
+	if (memcmp(got.b, a->name->b, SHA256_LEN) != 0) {
+		(void)unlink(path);
+		/* A prefix kept from a run cut by a power failure may be what
+		 * is damaged: then the source is not to blame. */
+		a->bad_data = !a->resumed;
+		return err_set(-EBADMSG, "%s: a pack's bytes do not match its name", a->src->url);
+	}
+	if (fsync(a->fd) < 0)
+		return err_set(-errno, "%s: %s", path, strerror(errno));
+	r = fs_mkdir_parents(final, 0755);
+	if (r == 0 && strcmp(path, final) != 0 && rename(path, final) < 0)
+		r = err_set(-errno, "%s: %s", final, strerror(errno));
+	if (r == 0)
+		r = fs_fsync_parent(final);
+	buf_init(&ib, PACK_IDX_MAX_BYTES);
+	if (r == 0)
+		r = pack_index_encode(&ib, a->idx);
+	if (r == 0)
+		r = fs_write_atomic(idxpath, ib.data, ib.len);
+	buf_release(&ib);
+	return r == 0 ? record(a) : r;
+}
+
+/* Opens the file to continue: a pack already in place but unrecorded, or
+ * the partial file.  Sets *path to the one opened. */
+static int open_target(struct adopt *a, const char **path, const char *part, const char *final)
+{
+	struct stat st;
+	int r;
+
+	a->fd = open(final, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (a->fd >= 0 && fstat(a->fd, &st) == 0 && (uint64_t)st.st_size == a->size) {
+		*path = final;
+		return 0;
+	}
+	if (a->fd >= 0) {
+		close(a->fd);
+		(void)unlink(final);
+	}
+	*path = part;
+	r = fs_mkdir_parents(part, 0755);
+	if (r < 0)
+		return r;
+	a->fd = open(part, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (a->fd < 0)
+		return err_set(-errno, "%s: %s", part, strerror(errno));
+	return 0;
+}
+
+static int adopt_run(struct adopt *a, const char *part, const char *final, const char *idxpath)
+{
+	const char *path = part;
+	struct stat st;
+	uint64_t pos;
+	size_t k;
+	int r = sha256_ctx_new(&a->sha);
+
+	if (r == 0)
+		r = open_target(a, &path, part, final);
+	if (r == 0 && fstat(a->fd, &st) < 0)
+		r = -errno;
+	if (r < 0)
+		return r;
+	pos = resume_point(a, (uint64_t)st.st_size, &k);
+	a->resumed = pos > 0;
+	if (ftruncate(a->fd, (off_t)pos) < 0 || lseek(a->fd, (off_t)pos, SEEK_SET) < 0)
+		return err_set(-errno, "%s: %s", path, strerror(errno));
+	r = rehash(a, a->fd, pos);
+	if (r == 0 && pos < a->size)
+		r = copy_rest(a, pos, k);
+	if (r == 0)
+		r = install(a, path, final, idxpath);
+	return r;
+}
+
+/* Adopts one pack the plan wholly needs.  Store failures are returned; a
+ * source's failure is logged, makes it unusable, and returns 0. */
+static int adopt_pack(struct fetch *f, struct source *src, const struct pack_index *idx)
+{
+	struct adopt a = { .f = f, .src = src, .idx = idx, .name = pack_index_name(idx),
+			   .n = pack_index_count(idx), .size = pack_index_pack_size(idx), .fd = -1 };
+	AUTO_FREE char *packs = store_path(f->st, REPO_PACKS_DIR);
+	AUTO_FREE char *pdir = store_path(f->st, ADOPT_PARTIAL_DIR);
+	AUTO_FREE char *part = NULL, *final = NULL, *idxpath = NULL;
+	int r;
+
+	a.index_off = a.size - PACK_FOOTER_LEN - (uint64_t)a.n * PACK_RECORD_LEN;
+	a.want = mem_calloc(a.n + 1, sizeof(*a.want));
+	if (!packs || !pdir || !a.want) {
+		mem_free(a.want);
+		return -ENOMEM;
+	}
+	if (!wants_all(&a)) {
+		mem_free(a.want);
+		return 0;
+	}
+	r = pack_path_make(&part, pdir, a.name, PACK_SUFFIX);
+	if (r == 0)
+		r = pack_path_make(&final, packs, a.name, PACK_SUFFIX);
+	if (r == 0)
+		r = pack_path_make(&idxpath, packs, a.name, PACK_IDX_SUFFIX);
+	buf_init(&a.seg, ADOPT_SEGMENT_BYTES + PACK_HEADER_LEN + PACK_ENTRY_HEADER_LEN +
+				 LIMIT_CHUNK_MAX + PACK_IDX_MAX_BYTES);
+	if (r == 0)
+		r = adopt_run(&a, part, final, idxpath);
+	if (a.fd >= 0)
+		close(a.fd);
+	sha256_ctx_free(a.sha);
+	buf_release(&a.seg);
+	if (r == 0) {
+		for (size_t k = 0; k < a.n; k++)
+			a.want[k]->done = true;
+		f->stats->chunks += a.n;
+		f->stats->bytes_written += a.size;
+		r = pack_list_write(packs);
+	} else if (a.bad_data) {
+		f->stats->bad_chunks++;
+		fetch_log(f, "%s", err_detail());
+		src->usable = false;
+		r = 0;
+	} else if (a.blame && (r == -ENOENT || r == -EBADMSG)) {
+		/* A pack missing or cut short (a half-copied stick): the
+		 * verified prefix stays in local/partial, the rest of the
+		 * source still counts. */
+		fetch_log(f, "%s; taking what else it offers", err_detail());
+		r = 0;
+	} else if (a.blame) {
+		fetch_log(f, "%s: %s; giving up on it for this run; trying other sources", src->url,
+			  err_detail());
+		src->usable = false;
+		r = 0;
+	} else if (r == -EBADMSG) {
+		fetch_log(f, "%s; it will be fetched again", err_detail());
+		r = 0;
+	}
+	mem_free(a.want);
+	return r;
+}
+
+int fetch_adopt_packs(struct fetch *f)
+{
+	int r = 0;
+
+	for (size_t s = 0; r == 0 && s < f->nsrc; s++)
+		for (size_t k = 0; r == 0 && k < f->src[s].npacks && f->src[s].usable; k++)
+			r = adopt_pack(f, &f->src[s], f->src[s].packs[k]);
+	return r;
+}

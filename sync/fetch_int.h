@@ -1,0 +1,49 @@
+/*
+ * fetch_int.h — what the parts of a fetch share (fetch.c reads ranges of
+ * packs and re-packs the chunks it wants; fetch_adopt.c takes whole packs
+ * as they are).  Not a public header: see fetch.h.
+ */
+#ifndef FERRY_SYNC_FETCH_INT_H
+#define FERRY_SYNC_FETCH_INT_H
+
+#include "sync/fetch.h"
+#include "sync/verify_pool.h"
+
+struct fetch {
+	struct plan *p;
+	struct store *st;
+	struct source *src;
+	size_t nsrc;
+	const struct fetch_opts *o;
+	struct fetch_stats *stats;
+	struct codec *codec;
+	uint8_t *raw;
+	struct pack_writer *pw;
+	struct vpool *pool;
+	uint64_t batch_bytes;
+	uint64_t done_bytes, total_bytes;
+	unsigned retries;
+	uint64_t jitter; /* xorshift state for the backoff */
+};
+
+void fetch_log(struct fetch *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Whether the run's should_stop hook asks to stop now. */
+bool fetch_stopping(struct fetch *f);
+
+/* Waits before a retry: 500 ms doubled per failure in a row, times a
+ * random factor in [0.5, 1.5). */
+void fetch_backoff(struct fetch *f, unsigned fails);
+
+/* Reports progress after done_bytes grew. */
+void fetch_progress(struct fetch *f);
+
+/*
+ * Adopts, from every usable source, each pack all of whose chunks the plan
+ * still needs (fetch_adopt.c).  Returns 0, or an error of the store itself
+ * (-ENOMEM, -ENOSPC, -EIO writing the store): a source that fails or serves
+ * a bad chunk is reported, marked unusable, and left to the ranged fetch.
+ */
+int fetch_adopt_packs(struct fetch *f) FERRY_MUST_USE;
+
+#endif
