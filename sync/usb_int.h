@@ -1,0 +1,41 @@
+/*
+ * usb_int.h — what the USB export's files share (not a public interface).
+ */
+#ifndef FERRY_SYNC_USB_INT_H
+#define FERRY_SYNC_USB_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/crypto.h"
+#include "sync/usb.h"
+
+#define REPO_GIT_DIR_USB "manifests.git"
+
+/* One export run. */
+struct usb_ctx {
+	const struct usb_export_opts *o;
+	struct usb_export_result *res;
+	uint8_t *buf;       /* 1 MiB copy buffer */
+	char **names;       /* paths written this run, for case collisions */
+	size_t nnames, capnames;
+};
+
+/* Checks rel (relative to the stick) for FAT and against every name
+ * taken before in a case-insensitive way, and takes it. */
+int usb_name_take(struct usb_ctx *x, const char *rel) FERRY_MUST_USE;
+
+/* Copies src to dst (rel is dst relative to the stick) unless dst already
+ * has the same size and SHA-256; with expect, src must hash to it. */
+int usb_copy_file(struct usb_ctx *x, const char *rel, const char *src, const char *dst,
+		  const struct sha256 *expect) FERRY_MUST_USE;
+
+/* Brings dst (a manifest git repository on the stick) to src's files:
+ * unchanged if equal, else built beside it and swapped in. */
+int usb_copy_git(struct usb_ctx *x, const char *src, const char *dst) FERRY_MUST_USE;
+
+/* rm -r, links not followed.  0 if path does not exist. */
+int usb_remove_tree(const char *path) FERRY_MUST_USE;
+
+#endif
