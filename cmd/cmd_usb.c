@@ -6,14 +6,17 @@
  * with sentences that say what happened and what to do next, in Chinese and
  * English; --json gives scripts the same facts.
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cmd/commands.h"
 #include "core/fsx.h"
 #include "core/mem.h"
+#include "manifests/head.h"
 #include "sync/sync.h"
 #include "sync/usb.h"
 
@@ -315,12 +318,115 @@ static void import_report(struct cli *c, const struct sync_result *res, int r)
 		printf("完成。Done: the school server is up to date with this stick.\n");
 }
 
+static int count_sub(const struct db_subscription *s, void *ctx)
+{
+	(void)s;
+	++*(size_t *)ctx;
+	return 0;
+}
+
+/* The channels whose heads are on the stick (heads/ walked, at most max). */
+static void stick_channels(char **out, size_t *n, size_t max, const char *dir, const char *rel)
+{
+	DIR *d = opendir(dir);
+	struct dirent *f;
+
+	while (d && (f = readdir(d)) && *n < max) {
+		AUTO_FREE char *p = fs_join(dir, f->d_name);
+		AUTO_FREE char *r = rel[0] ? fs_join(rel, f->d_name) : mem_strdup(f->d_name);
+		struct stat st;
+
+		if (f->d_name[0] == '.' || strstr(f->d_name, ".tmp-") || !p || !r ||
+		    lstat(p, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			stick_channels(out, n, max, p, r);
+		else if (S_ISREG(st.st_mode) && mf_channel_valid(r))
+			out[(*n)++] = TAKE_PTR(r);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* A store that subscribes to nothing yet takes the channels on the stick. */
+static int default_channels(char **out, size_t *n, const char *store, const char *stick)
+{
+	struct store *st = NULL;
+	size_t subs = 0;
+	AUTO_FREE char *heads = fs_join(stick, "heads");
+	int r = heads ? store_open(&st, store) : -ENOMEM;
+
+	if (r >= 0)
+		r = db_subscription_foreach(st->db, count_sub, &subs);
+	store_close(st);
+	if (r >= 0 && subs == 0)
+		stick_channels(out, n, MAX_ARGS, heads, "");
+	return r;
+}
+
+static bool any_partial(const struct sync_result *res)
+{
+	for (size_t i = 0; i < res->nchannels; i++)
+		if (res->channels[i].state == SYNC_PARTIAL)
+			return true;
+	return false;
+}
+
+/* The stick served a chunk that did not verify, and the sync stopped using
+ * it: read everything still sound off it into the store's cache, and sync
+ * from there (sync/usb_salvage.c). */
+static int import_salvaged(struct cli *c, struct sync_result *res, struct sync_opts *o,
+			   const char *store, const char *stick)
+{
+	AUTO_FREE char *dir = fs_join(store, "cache/usb-salvage");
+	struct usb_salvage_result sv;
+	const char *src[1];
+	int r;
+
+	if (!dir)
+		return -ENOMEM;
+	if (!c->json && !c->quiet)
+		fprintf(stderr, "ferry: usb import: something on the stick is damaged; reading "
+				"what is still sound\n");
+	r = usb_salvage(&sv, stick, dir);
+	if (r >= 0) {
+		for (size_t i = 0; i < sv.ndamaged && !c->json; i++)
+			fprintf(stderr, "ferry: usb import: %s on the stick is damaged\n",
+				sv.damaged[i]);
+		if (!c->json && !c->quiet)
+			fprintf(stderr, "ferry: usb import: %llu of %llu packs damaged; %llu chunks "
+					"in them still sound, %llu lost\n",
+				(unsigned long long)sv.damaged_packs, (unsigned long long)sv.packs,
+				(unsigned long long)sv.rescued_chunks,
+				(unsigned long long)sv.bad_chunks);
+		bool installed[SYNC_MAX_CHANNELS] = { false };
+		size_t n = res->nchannels;
+
+		for (size_t i = 0; i < n; i++)
+			installed[i] = res->channels[i].state == SYNC_INSTALLED;
+		src[0] = dir;
+		o->sources = src;
+		r = sync_run(res, o);
+		/* What the first pass installed is installed, not "up to date". */
+		for (size_t i = 0; i < n && i < res->nchannels; i++)
+			if (installed[i] && res->channels[i].state == SYNC_UP_TO_DATE)
+				res->channels[i].state = SYNC_INSTALLED;
+	} else {
+		cli_fail(r, "usb import: reading the damaged stick %s", stick);
+		r = -EAGAIN;
+	}
+	if (usb_remove_tree(dir) < 0)
+		fprintf(stderr, "ferry: usb import: could not remove %s\n", dir);
+	return r;
+}
+
 int cmd_usb_import(struct cli *c, int argc, char **argv)
 {
 	const char *paths[2];
 	struct sync_opts o = { 0 };
 	struct sync_result *res = mem_calloc(1, sizeof(*res));
-	size_t np = 0;
+	char *chans[MAX_ARGS], *argv_channels[MAX_ARGS] = { 0 };
+	size_t np = 0, nc = 0;
 	int r;
 
 	if (!res)
@@ -330,6 +436,8 @@ int cmd_usb_import(struct cli *c, int argc, char **argv)
 			continue;
 		if (strcmp(argv[i], "--wait") == 0)
 			o.wait = true;
+		else if (strcmp(argv[i], "--channel") == 0 && i + 1 < argc && nc < MAX_ARGS)
+			chans[nc] = argv_channels[nc] = argv[++i], nc++;
 		else if (argv[i][0] == '-' || np == 2) {
 			mem_free(res);
 			return EXIT_USAGE;
@@ -345,7 +453,18 @@ int cmd_usb_import(struct cli *c, int argc, char **argv)
 	o.nsources = 1;
 	o.log = on_log;
 	o.ctx = c;
+	if (nc == 0 && (r = default_channels(chans, &nc, paths[0], paths[1])) < 0) {
+		mem_free(res);
+		return cli_fail(r, "usb import into %s", paths[0]);
+	}
+	o.channels = (const char *const *)chans;
+	o.nchannels = nc;
 	r = sync_run(res, &o);
+	if (r == -EAGAIN && any_partial(res))
+		r = import_salvaged(c, res, &o, paths[0], paths[1]);
+	for (size_t i = 0; i < nc; i++)
+		if (chans[i] != argv_channels[i])
+			mem_free(chans[i]);
 	import_report(c, res, r);
 	mem_free(res);
 	switch (r) {

@@ -27,7 +27,7 @@ static const struct cli_command commands[] = {
 	{ "usb", "export", cmd_usb_export,
 	  "usb export SRC DEST [--channel NAME]... [--max-size SIZE] [--for REQUEST] [--json]" },
 	{ "usb", "request", cmd_usb_request, "usb request STORE DEST [--json]" },
-	{ "usb", "import", cmd_usb_import, "usb import STORE SRC [--wait] [--json]" },
+	{ "usb", "import", cmd_usb_import, "usb import STORE SRC [--channel NAME]... [--wait] [--json]" },
 };
 
 static void help(FILE *f)

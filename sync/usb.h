@@ -150,6 +150,32 @@ struct usb_export_result {
  * -ENOSPC when the stick is full). */
 int usb_export(struct usb_export_result *out, const struct usb_export_opts *o) FERRY_MUST_USE;
 
+/* ---- salvage -------------------------------------------------------------- */
+
+#define USB_SALVAGE_NAMES 8u
+
+struct usb_salvage_result {
+	uint64_t packs;           /* packs found on the stick */
+	uint64_t damaged_packs;   /* packs that did not verify */
+	uint64_t rescued_chunks;  /* sound entries taken out of damaged packs */
+	uint64_t bad_chunks;      /* entries that did not decode to their IDs */
+	char damaged[USB_SALVAGE_NAMES][96]; /* the first damaged packs' paths */
+	size_t ndamaged;
+};
+
+/* Reads the whole stick once and writes into dir (emptied first) a
+ * repository holding everything on it that still verifies: sound packs as
+ * they are, the sound entries of damaged packs in new packs, and the
+ * stick's ferry.json, heads and manifests.git as they are (the sync checks
+ * those against signatures).  The import syncs from dir when a sync from
+ * the stick itself ended partial (usb_salvage.c). */
+int usb_salvage(struct usb_salvage_result *out, const char *stick,
+		const char *dir) FERRY_MUST_USE;
+
+/* rm -r of a folder ferry made (the salvage folder), links not followed.
+ * 0 if path does not exist. */
+int usb_remove_tree(const char *path) FERRY_MUST_USE;
+
 /* Writes README.txt and index.html for what the export put on the stick
  * (usb_readme.c).  Called by usb_export() last. */
 int usb_readme_write(const char *dest, const struct usb_export_result *res,

@@ -73,7 +73,7 @@ static int hash_fd(struct sha256 *out, int fd, uint8_t *buf)
 	return n < 0 ? -errno : 0;
 }
 
-static int hash_file(struct sha256 *out, const char *path, uint8_t *buf)
+int usb_hash_file(struct sha256 *out, const char *path, uint8_t *buf)
 {
 	AUTO_CLOSE int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
@@ -145,7 +145,7 @@ int usb_copy_file(struct usb_ctx *x, const char *rel, const char *src, const cha
 	if (r < 0)
 		return r;
 	if (lstat(dst, &ds) == 0 && S_ISREG(ds.st_mode) && ds.st_size == ss.st_size) {
-		r = hash_file(&have, dst, x->buf);
+		r = usb_hash_file(&have, dst, x->buf);
 		if (r == 0 && !expect) {
 			r = hash_fd(&want, sfd, x->buf);
 			expect = &want;
@@ -166,7 +166,7 @@ int usb_copy_file(struct usb_ctx *x, const char *rel, const char *src, const cha
 
 /* ---- folders ------------------------------------------------------------ */
 
-static int copy_dir(struct usb_ctx *x, const char *rel, const char *src, const char *dst)
+int usb_copy_tree(struct usb_ctx *x, const char *rel, const char *src, const char *dst)
 {
 	DIR *d = opendir(src);
 	struct dirent *e;
@@ -194,7 +194,7 @@ static int copy_dir(struct usb_ctx *x, const char *rel, const char *src, const c
 		} else if (S_ISDIR(st.st_mode)) {
 			r = usb_name_take(x, rl);
 			if (r >= 0)
-				r = copy_dir(x, rl, s, t);
+				r = usb_copy_tree(x, rl, s, t);
 		} else if (S_ISREG(st.st_mode)) {
 			r = usb_copy_file(x, rl, s, t, NULL);
 		} else {
@@ -243,7 +243,7 @@ static bool same_tree(struct usb_ctx *x, const char *src, const char *dst)
 			same = S_ISDIR(ds.st_mode) && same_tree(x, s, t);
 		else
 			same = S_ISREG(ds.st_mode) && ss.st_size == ds.st_size &&
-			       hash_file(&a, s, x->buf) == 0 && hash_file(&b, t, x->buf) == 0 &&
+			       usb_hash_file(&a, s, x->buf) == 0 && usb_hash_file(&b, t, x->buf) == 0 &&
 			       memcmp(a.b, b.b, SHA256_LEN) == 0;
 	}
 	if (d)
@@ -267,8 +267,8 @@ int usb_copy_git(struct usb_ctx *x, const char *src, const char *dst)
 	if (r < 0)
 		return err_set(r, "%s: cannot remove what an earlier export left", tmp);
 	if (fs_exists(dst) && same_tree(x, src, dst))
-		return copy_dir(x, REPO_GIT_DIR_USB, src, dst); /* keeps all, claims the names */
-	r = copy_dir(x, REPO_GIT_DIR_USB, src, tmp);
+		return usb_copy_tree(x, REPO_GIT_DIR_USB, src, dst); /* keeps all, claims the names */
+	r = usb_copy_tree(x, REPO_GIT_DIR_USB, src, tmp);
 	if (r >= 0)
 		r = fs_fsync_dir(tmp);
 	if (r < 0)

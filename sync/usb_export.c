@@ -51,6 +51,7 @@ struct spack {
 	uint64_t size;
 	struct pack_index *idx;
 	bool selected, counted;
+	bool at_dest; /* the stick has a file of its name and size */
 };
 
 struct exp {
@@ -282,14 +283,26 @@ static int add_src_pack(struct exp *e, struct pack_index *idx, const char *pack_
 	return 0;
 }
 
-/* A pack already on the stick: its chunks need not be written again (the
- * school verifies each one it reads, so a damaged copy costs a re-export,
- * never a bad install). */
+/* A pack already on the stick (with --for, whose packs are made for the
+ * school): its chunks need not be written again if it still hashes to its
+ * name; a damaged one is removed so that it is written afresh. */
 static int on_stick_pack(struct exp *e, struct pack_index *idx, const char *pack_path)
 {
+	struct sha256 h;
 	bool used = false;
+	int r = usb_hash_file(&h, pack_path, e->x.buf);
 
-	(void)pack_path;
+	if (r < 0 || memcmp(h.b, pack_index_name(idx)->b, SHA256_LEN) != 0) {
+		AUTO_FREE char *ip = NULL;
+		AUTO_FREE char *pd = fs_join(e->x.o->dest, REPO_PACKS_DIR);
+
+		logf_(e, "%s on the stick is damaged: writing it again", pack_path);
+		if (pd && pack_path_make(&ip, pd, pack_index_name(idx), PACK_IDX_SUFFIX) >= 0)
+			(void)unlink(ip);
+		(void)unlink(pack_path);
+		pack_index_free(idx);
+		return 0;
+	}
 	for (size_t i = 0; i < pack_index_count(idx); i++) {
 		struct pack_entry pe;
 		struct want *w;
@@ -315,7 +328,16 @@ static int by_pack_name(const void *a, const void *b)
 
 static void locate(struct exp *e)
 {
+	AUTO_FREE char *dp = fs_join(e->x.o->dest, REPO_PACKS_DIR);
+
 	qsort(e->packs, e->npacks, sizeof(*e->packs), by_pack_name);
+	for (size_t p = 0; dp && p < e->npacks; p++) {
+		AUTO_FREE char *pp = NULL;
+		uint64_t size;
+
+		e->packs[p].at_dest = pack_path_make(&pp, dp, &e->packs[p].name, PACK_SUFFIX) >= 0 &&
+				      fs_file_size(&size, pp) >= 0 && size == e->packs[p].size;
+	}
 	for (size_t p = 0; p < e->npacks; p++)
 		for (size_t i = 0; i < pack_index_count(e->packs[p].idx); i++) {
 			struct pack_entry pe;
@@ -374,7 +396,7 @@ static uint64_t channel_cost(struct exp *e, size_t c, bool take, uint64_t *unloc
 		if (whole) {
 			struct spack *sp = &e->packs[w->pack];
 
-			if (!sp->selected && !sp->counted)
+			if (!sp->selected && !sp->counted && !sp->at_dest)
 				cost += sp->size;
 			sp->counted = true;
 			if (take)
@@ -679,6 +701,9 @@ static int write_all(struct exp *e)
 		r = copy_rel(e, REPO_CONFIG_FILE, NULL);
 	if (r >= 0 && sig && fs_exists(sig))
 		r = copy_rel(e, REPO_CONFIG_SIG_FILE, NULL);
+	/* Early, since it marks the folder as a stick for ferry verify. */
+	if (r >= 0)
+		r = write_manifest(e);
 	if (r >= 0)
 		r = e->x.o->req ? write_extracted(e) : write_whole_packs(e);
 	if (r >= 0)
@@ -697,8 +722,6 @@ static int write_all(struct exp *e)
 		rel = fs_join(REPO_HEADS_DIR, e->x.res->ch[i].name);
 		r = rel ? copy_rel(e, rel, NULL) : -ENOMEM;
 	}
-	if (r >= 0)
-		r = write_manifest(e);
 	return r;
 }
 
@@ -849,7 +872,8 @@ int usb_export(struct usb_export_result *out, const struct usb_export_opts *o)
 		dp = fs_join(o->dest, REPO_PACKS_DIR);
 		r = sp && dp ? walk_packs(&e, sp, add_src_pack) : -ENOMEM;
 	}
-	if (r >= 0)
+	/* Whole packs are compared by size and hash as they are copied. */
+	if (r >= 0 && o->req)
 		r = walk_packs(&e, dp, on_stick_pack);
 	if (r >= 0) {
 		locate(&e);

@@ -31,11 +31,17 @@ int usb_name_take(struct usb_ctx *x, const char *rel) FERRY_MUST_USE;
 int usb_copy_file(struct usb_ctx *x, const char *rel, const char *src, const char *dst,
 		  const struct sha256 *expect) FERRY_MUST_USE;
 
+/* Copies the folder src to dst (rel: dst relative to the stick), file by
+ * file as usb_copy_file(); a link or device in src is refused. */
+int usb_copy_tree(struct usb_ctx *x, const char *rel, const char *src,
+		  const char *dst) FERRY_MUST_USE;
+
 /* Brings dst (a manifest git repository on the stick) to src's files:
  * unchanged if equal, else built beside it and swapped in. */
 int usb_copy_git(struct usb_ctx *x, const char *src, const char *dst) FERRY_MUST_USE;
 
-/* rm -r, links not followed.  0 if path does not exist. */
-int usb_remove_tree(const char *path) FERRY_MUST_USE;
+/* SHA-256 of a file (links not followed), read through buf (1 MiB). */
+int usb_hash_file(struct sha256 *out, const char *path, uint8_t *buf) FERRY_MUST_USE;
+
 
 #endif
