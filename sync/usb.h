@@ -17,9 +17,11 @@
  * chosen channels need, with names a FAT32 or exFAT stick can hold
  * (usb_fat_name_check()) and no file of 4 GiB or more.  Everything is
  * written to a temporary name, fsynced and renamed, in an order that leaves
- * a smaller valid repository wherever the stick is pulled: ferry.json,
- * then the packs (each .pack before its .idx), packs/list, the manifest git
- * repository (built beside the old one and swapped in), and the heads last:
+ * a smaller valid repository wherever the stick is pulled: the manifest git
+ * repository (built beside the old one and swapped in whole; it holds only
+ * small signed pointers, and its refs need nothing else), then ferry.json
+ * and ferry-usb.json (from here on the folder is a repository), then the
+ * packs (each .pack before its .idx), packs/list, and the heads last:
  * a head only appears once everything it needs is on the stick.  A file
  * already on the stick with the same size and SHA-256 is kept, so running
  * the export again adds only what is missing (FAT's 2-second mtimes are

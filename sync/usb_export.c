@@ -697,13 +697,23 @@ static int write_all(struct exp *e)
 	r = fs_mkdir_p(dest, 0755);
 	if (r >= 0)
 		r = sweep(dest);
+	/* The release history first (swapped in whole): ferry.json then makes
+	 * the folder a repository whose refs all resolve, and heads come last. */
+	if (r >= 0)
+		r = usb_copy_git(&e->x, gs, gd);
 	if (r >= 0)
 		r = copy_rel(e, REPO_CONFIG_FILE, NULL);
 	if (r >= 0 && sig && fs_exists(sig))
 		r = copy_rel(e, REPO_CONFIG_SIG_FILE, NULL);
-	/* Early, since it marks the folder as a stick for ferry verify. */
+	/* Early, since it marks the folder as a stick for ferry verify; and a
+	 * packs/list of what is already here (a list may miss packs, never
+	 * name absent ones), rewritten once the packs are in. */
 	if (r >= 0)
 		r = write_manifest(e);
+	if (r >= 0)
+		r = fs_mkdir_p(packs, 0755);
+	if (r >= 0)
+		r = pack_list_write(packs);
 	if (r >= 0)
 		r = e->x.o->req ? write_extracted(e) : write_whole_packs(e);
 	if (r >= 0)
@@ -712,8 +722,6 @@ static int write_all(struct exp *e)
 		r = pack_list_write(packs);
 	if (r >= 0)
 		r = usb_name_take(&e->x, REPO_PACKS_DIR "/" PACK_LIST_FILE);
-	if (r >= 0)
-		r = usb_copy_git(&e->x, gs, gd);
 	for (size_t i = 0; r >= 0 && i < e->x.res->n; i++) {
 		AUTO_FREE char *rel = NULL;
 
