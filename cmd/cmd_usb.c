@@ -40,11 +40,28 @@ static int parse_size(uint64_t *out, const char *s)
 	if (end == s || s[0] == '-')
 		return -EINVAL;
 	switch (*end) {
-	case 'K': case 'k': shift = 10; end++; break;
-	case 'M': case 'm': shift = 20; end++; break;
-	case 'G': case 'g': shift = 30; end++; break;
-	case 'T': case 't': shift = 40; end++; break;
-	default: break;
+	case 'K':
+	case 'k':
+		shift = 10;
+		end++;
+		break;
+	case 'M':
+	case 'm':
+		shift = 20;
+		end++;
+		break;
+	case 'G':
+	case 'g':
+		shift = 30;
+		end++;
+		break;
+	case 'T':
+	case 't':
+		shift = 40;
+		end++;
+		break;
+	default:
+		break;
 	}
 	if (*end == 'i' || *end == 'B')
 		end += *end == 'i' ? (end[1] == 'B' ? 2 : 1) : 1;
@@ -121,13 +138,14 @@ static void export_report(struct cli *c, const struct usb_export_result *res)
 	cli_size(s, sizeof(s), res->stick_bytes);
 	printf("wrote %s, kept %s already on the stick; the stick's repository now holds %s\n", a,
 	       b, s);
-	printf("可以拔下U盘了。The stick is ready: take it to the school and run ferry usb import.\n");
+	printf(
+	    "可以拔下U盘了。The stick is ready: take it to the school and run ferry usb import.\n");
 }
 
 int cmd_usb_export(struct cli *c, int argc, char **argv)
 {
 	const char *channels[MAX_ARGS], *paths[2], *req_path = NULL;
-	struct usb_export_opts o = { 0 };
+	struct usb_export_opts o = {0};
 	struct usb_request *q = NULL;
 	struct usb_export_result *res = NULL;
 	size_t nc = 0, np = 0;
@@ -145,8 +163,10 @@ int cmd_usb_export(struct cli *c, int argc, char **argv)
 			req_path = argv[++i];
 		else if (strcmp(a, "--max-size") == 0 && has) {
 			if (parse_size(&o.max_size, argv[++i]) < 0) {
-				fprintf(stderr, "ferry: usb export: --max-size %s: give bytes with "
-						"K, M, G or T, like 7G\n", argv[i]);
+				fprintf(stderr,
+					"ferry: usb export: --max-size %s: give bytes with "
+					"K, M, G or T, like 7G\n",
+					argv[i]);
 				return EXIT_USAGE;
 			}
 		} else if (a[0] != '-' && np < 2)
@@ -183,8 +203,9 @@ int cmd_usb_export(struct cli *c, int argc, char **argv)
 	export_report(c, res);
 	code = r == -EAGAIN ? EXIT_PARTIAL : EXIT_DONE;
 	if (r == -EAGAIN && !c->json)
-		fprintf(stderr, "ferry: usb export: some channels are not on the stick (see above); "
-				"use a bigger stick or fewer channels\n");
+		fprintf(stderr,
+			"ferry: usb export: some channels are not on the stick (see above); "
+			"use a bigger stick or fewer channels\n");
 out:
 	usb_request_release(q);
 	mem_free(q);
@@ -250,6 +271,14 @@ int cmd_usb_request(struct cli *c, int argc, char **argv)
 	return code;
 }
 
+static const char *state_word(enum sync_state s)
+{
+	static const char *const words[] = { "up-to-date", "installed", "partial",
+					     "planned",	   "no-head",	"refused" };
+
+	return (size_t)s < sizeof(words) / sizeof(words[0]) ? words[s] : "unknown";
+}
+
 static void import_report(struct cli *c, const struct sync_result *res, int r)
 {
 	bool damaged = false;
@@ -263,7 +292,7 @@ static void import_report(struct cli *c, const struct sync_result *res, int r)
 			jw_key(&c->w, "channel");
 			jw_str(&c->w, res->channels[i].name);
 			jw_key(&c->w, "state");
-			jw_u64(&c->w, res->channels[i].state);
+			jw_str(&c->w, state_word(res->channels[i].state));
 			jw_key(&c->w, "version");
 			jw_u64(&c->w, res->channels[i].version);
 			jw_key(&c->w, "reason");
@@ -294,7 +323,8 @@ static void import_report(struct cli *c, const struct sync_result *res, int r)
 		case SYNC_PARTIAL:
 			damaged = true;
 			printf("未完成 not complete: %s, release %llu — %s\n", ch->name, v,
-			       ch->reason[0] ? ch->reason : "part of it is missing or damaged on the stick");
+			       ch->reason[0] ? ch->reason
+					     : "part of it is missing or damaged on the stick");
 			break;
 		case SYNC_NO_HEAD:
 			printf("U盘上没有 not on this stick: %s\n", ch->name);
@@ -307,13 +337,16 @@ static void import_report(struct cli *c, const struct sync_result *res, int r)
 		}
 	}
 	if (r == -EKEYREJECTED)
-		printf("U盘上有未经县中心签名或被改动的内容，没有安装。Something on the stick is not "
-		       "signed by your county or was changed: it was not installed. Copy the stick "
-		       "again at the county center.\n");
+		printf(
+		    "U盘上有未经县中心签名或被改动的内容，没有安装。Something on the stick is not "
+		    "signed by your county or was changed: it was not installed. Copy the stick "
+		    "again at the county center.\n");
 	else if (damaged || r == -EAGAIN)
-		printf("U盘上的部分文件损坏或缺少；完好的部分已经安装。请回县中心重新拷贝U盘，再运行一次导入。\n"
-		       "Some files on the stick were damaged or missing; everything sound was "
-		       "installed. Copy the stick again at the county center and import it again.\n");
+		printf(
+		    "U盘上的部分文件损坏或缺少；完好的部分已经安装。请回县中心重新拷贝U盘，再运行一"
+		    "次导入。\n"
+		    "Some files on the stick were damaged or missing; everything sound was "
+		    "installed. Copy the stick again at the county center and import it again.\n");
 	else if (r == 0)
 		printf("完成。Done: the school server is up to date with this stick.\n");
 }
@@ -394,12 +427,13 @@ static int import_salvaged(struct cli *c, struct sync_result *res, struct sync_o
 			fprintf(stderr, "ferry: usb import: %s on the stick is damaged\n",
 				sv.damaged[i]);
 		if (!c->json && !c->quiet)
-			fprintf(stderr, "ferry: usb import: %llu of %llu packs damaged; %llu chunks "
-					"in them still sound, %llu lost\n",
+			fprintf(stderr,
+				"ferry: usb import: %llu of %llu packs damaged; %llu chunks "
+				"in them still sound, %llu lost\n",
 				(unsigned long long)sv.damaged_packs, (unsigned long long)sv.packs,
 				(unsigned long long)sv.rescued_chunks,
 				(unsigned long long)sv.bad_chunks);
-		bool installed[SYNC_MAX_CHANNELS] = { false };
+		bool installed[SYNC_MAX_CHANNELS] = {false};
 		size_t n = res->nchannels;
 
 		for (size_t i = 0; i < n; i++)
@@ -423,9 +457,9 @@ static int import_salvaged(struct cli *c, struct sync_result *res, struct sync_o
 int cmd_usb_import(struct cli *c, int argc, char **argv)
 {
 	const char *paths[2];
-	struct sync_opts o = { 0 };
+	struct sync_opts o = {0};
 	struct sync_result *res = mem_calloc(1, sizeof(*res));
-	char *chans[MAX_ARGS], *argv_channels[MAX_ARGS] = { 0 };
+	char *chans[MAX_ARGS], *argv_channels[MAX_ARGS] = {0};
 	size_t np = 0, nc = 0;
 	int r;
 
@@ -447,6 +481,12 @@ int cmd_usb_import(struct cli *c, int argc, char **argv)
 	if (np != 2) {
 		mem_free(res);
 		return EXIT_USAGE;
+	}
+	if (!fs_exists(paths[1])) {
+		mem_free(res);
+		fprintf(stderr, "ferry: usb import: %s cannot be read: is the stick plugged in, "
+				"and is this its folder?\n", paths[1]);
+		return EXIT_UNREACHABLE;
 	}
 	o.store = paths[0];
 	o.sources = &paths[1];
@@ -476,8 +516,10 @@ int cmd_usb_import(struct cli *c, int argc, char **argv)
 		cli_fail(r, "usb import from %s", paths[1]);
 		return EXIT_TRUST;
 	case -EHOSTUNREACH:
-		fprintf(stderr, "ferry: usb import: %s cannot be read: is the stick plugged in, "
-				"and is this its folder?\n", paths[1]);
+		fprintf(stderr,
+			"ferry: usb import: %s cannot be read: is the stick plugged in, "
+			"and is this its folder?\n",
+			paths[1]);
 		return EXIT_UNREACHABLE;
 	default:
 		return cli_fail(r, "usb import from %s", paths[1]);

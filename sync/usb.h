@@ -75,16 +75,16 @@ int usb_fat_name_check(const char *path) FERRY_MUST_USE;
 
 struct usb_request_channel {
 	char name[LIMIT_CHANNEL_BYTES + 1];
-	uint64_t installed;                 /* installed version, 0 for none */
+	uint64_t installed;		    /* installed version, 0 for none */
 	char commit[DB_COMMIT_HEX_LEN + 1]; /* its release commit, "" for none */
-	uint64_t pending;                   /* version being fetched, 0 for none */
-	uint64_t missing_bytes;             /* what the pending release still lacks */
+	uint64_t pending;		    /* version being fetched, 0 for none */
+	uint64_t missing_bytes;		    /* what the pending release still lacks */
 	size_t npaths;
 	char *paths[USB_REQUEST_MAX_PATHS]; /* subscription path prefixes, owned */
 };
 
 struct usb_request {
-	char repo[33];  /* the repository's id, 32 hex */
+	char repo[33]; /* the repository's id, 32 hex */
 	int64_t created;
 	size_t n;
 	struct usb_request_channel ch[USB_REQUEST_MAX_CHANNELS];
@@ -112,12 +112,12 @@ int usb_request_parse(struct usb_request *out, const void *p, size_t n) FERRY_MU
 /* ---- export --------------------------------------------------------------- */
 
 struct usb_export_opts {
-	const char *src;                /* a repository or a school store */
-	const char *dest;               /* the stick (a folder) */
-	const char *const *channels;    /* NULL: every channel of src (or the request's) */
+	const char *src;	     /* a repository or a school store */
+	const char *dest;	     /* the stick (a folder) */
+	const char *const *channels; /* NULL: every channel of src (or the request's) */
 	size_t nchannels;
-	uint64_t max_size;              /* 0: no limit */
-	const struct usb_request *req;  /* --for, or NULL */
+	uint64_t max_size;	       /* 0: no limit */
+	const struct usb_request *req; /* --for, or NULL */
 	void (*log)(const char *line, void *ctx);
 	void *ctx;
 };
@@ -125,23 +125,23 @@ struct usb_export_opts {
 struct usb_export_channel {
 	char name[LIMIT_CHANNEL_BYTES + 1];
 	uint64_t version;
-	uint64_t time;      /* when the release was published */
+	uint64_t time; /* when the release was published */
 	uint64_t files;
-	uint64_t size;      /* bytes of its files */
-	uint64_t bytes;     /* bytes this export adds for it */
-	bool included;      /* its head is on the stick */
-	char reason[256];   /* why it was left out, or "" */
+	uint64_t size;	  /* bytes of its files */
+	uint64_t bytes;	  /* bytes this export adds for it */
+	bool included;	  /* its head is on the stick */
+	char reason[256]; /* why it was left out, or "" */
 };
 
 struct usb_export_result {
 	struct usb_export_channel ch[USB_MAX_CHANNELS];
 	size_t n;
-	uint64_t bytes_written;  /* bytes written to the stick by this run */
-	uint64_t bytes_kept;     /* bytes already there, checked by size and hash */
-	uint64_t packs_copied;   /* whole packs copied */
-	uint64_t packs_made;     /* packs written holding just the needed chunks */
-	uint64_t chunks;         /* chunks in the packs made */
-	uint64_t stick_bytes;    /* total bytes of the repository on the stick */
+	uint64_t bytes_written; /* bytes written to the stick by this run */
+	uint64_t bytes_kept;	/* bytes already there, checked by size and hash */
+	uint64_t packs_copied;	/* whole packs copied */
+	uint64_t packs_made;	/* packs written holding just the needed chunks */
+	uint64_t chunks;	/* chunks in the packs made */
+	uint64_t stick_bytes;	/* total bytes of the repository on the stick */
 };
 
 /* Writes the export (see the top of this file).  Returns 0 when every
@@ -157,10 +157,10 @@ int usb_export(struct usb_export_result *out, const struct usb_export_opts *o) F
 #define USB_SALVAGE_NAMES 8u
 
 struct usb_salvage_result {
-	uint64_t packs;           /* packs found on the stick */
-	uint64_t damaged_packs;   /* packs that did not verify */
-	uint64_t rescued_chunks;  /* sound entries taken out of damaged packs */
-	uint64_t bad_chunks;      /* entries that did not decode to their IDs */
+	uint64_t packs;			     /* packs found on the stick */
+	uint64_t damaged_packs;		     /* packs that did not verify */
+	uint64_t rescued_chunks;	     /* sound entries taken out of damaged packs */
+	uint64_t bad_chunks;		     /* entries that did not decode to their IDs */
 	char damaged[USB_SALVAGE_NAMES][96]; /* the first damaged packs' paths */
 	size_t ndamaged;
 };
@@ -171,8 +171,7 @@ struct usb_salvage_result {
  * stick's ferry.json, heads and manifests.git as they are (the sync checks
  * those against signatures).  The import syncs from dir when a sync from
  * the stick itself ended partial (usb_salvage.c). */
-int usb_salvage(struct usb_salvage_result *out, const char *stick,
-		const char *dir) FERRY_MUST_USE;
+int usb_salvage(struct usb_salvage_result *out, const char *stick, const char *dir) FERRY_MUST_USE;
 
 /* rm -r of a folder ferry made (the salvage folder), links not followed.
  * 0 if path does not exist. */
@@ -180,7 +179,7 @@ int usb_remove_tree(const char *path) FERRY_MUST_USE;
 
 /* Writes README.txt and index.html for what the export put on the stick
  * (usb_readme.c).  Called by usb_export() last. */
-int usb_readme_write(const char *dest, const struct usb_export_result *res,
-		     const char *repo_id, int64_t now) FERRY_MUST_USE;
+int usb_readme_write(const char *dest, const struct usb_export_result *res, const char *repo_id,
+		     int64_t now) FERRY_MUST_USE;
 
 #endif

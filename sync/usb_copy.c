@@ -32,9 +32,11 @@ static int collision(struct usb_ctx *x, const char *rel)
 {
 	for (size_t i = 0; i < x->nnames; i++)
 		if (strcasecmp(x->names[i], rel) == 0 && strcmp(x->names[i], rel) != 0)
-			return err_set(-EINVAL, "\"%s\" cannot be written to a USB stick: \"%s\" is "
-						"already there and FAT does not tell upper from "
-						"lower case", rel, x->names[i]);
+			return err_set(-EINVAL,
+				       "\"%s\" cannot be written to a USB stick: \"%s\" is "
+				       "already there and FAT does not tell upper from "
+				       "lower case",
+				       rel, x->names[i]);
 	if (x->nnames == x->capnames) {
 		size_t cap = x->capnames ? 2 * x->capnames : 64;
 		char **n = mem_realloc(x->names, cap * sizeof(*n));
@@ -113,8 +115,10 @@ static int copy_new(struct usb_ctx *x, const char *src, int sfd, const char *dst
 		sha256_ctx_final(h, &got);
 	sha256_ctx_free(h);
 	if (r >= 0 && expect && memcmp(got.b, expect->b, SHA256_LEN) != 0)
-		r = err_set(-EBADMSG, "%s is damaged (its bytes do not match its name): "
-				      "run ferry verify on the source", src);
+		r = err_set(-EBADMSG,
+			    "%s is damaged (its bytes do not match its name): "
+			    "run ferry verify on the source",
+			    src);
 	if (r >= 0) {
 		r = fs_tmp_commit(fd, tmp, dst);
 		fd = -1;
@@ -137,8 +141,10 @@ int usb_copy_file(struct usb_ctx *x, const char *rel, const char *src, const cha
 	if (sfd < 0)
 		return err_set(-errno, "%s: %s", src, strerror(errno));
 	if (fstat(sfd, &ss) < 0 || !S_ISREG(ss.st_mode))
-		return err_set(-EINVAL, "%s is not a plain file: a USB export copies no links "
-					"or devices", src);
+		return err_set(-EINVAL,
+			       "%s is not a plain file: a USB export copies no links "
+			       "or devices",
+			       src);
 	if ((uint64_t)ss.st_size > USB_FAT_FILE_MAX)
 		return err_set(-EFBIG, "%s is 4 GiB or larger: a FAT32 stick cannot hold it", src);
 	r = usb_name_take(x, rel);
@@ -198,8 +204,10 @@ int usb_copy_tree(struct usb_ctx *x, const char *rel, const char *src, const cha
 		} else if (S_ISREG(st.st_mode)) {
 			r = usb_copy_file(x, rl, s, t, NULL);
 		} else {
-			r = err_set(-EINVAL, "%s is a link or a device: a USB export copies only "
-					     "plain files", s);
+			r = err_set(-EINVAL,
+				    "%s is a link or a device: a USB export copies only "
+				    "plain files",
+				    s);
 		}
 	}
 	closedir(d);
@@ -243,7 +251,8 @@ static bool same_tree(struct usb_ctx *x, const char *src, const char *dst)
 			same = S_ISDIR(ds.st_mode) && same_tree(x, s, t);
 		else
 			same = S_ISREG(ds.st_mode) && ss.st_size == ds.st_size &&
-			       usb_hash_file(&a, s, x->buf) == 0 && usb_hash_file(&b, t, x->buf) == 0 &&
+			       usb_hash_file(&a, s, x->buf) == 0 &&
+			       usb_hash_file(&b, t, x->buf) == 0 &&
 			       memcmp(a.b, b.b, SHA256_LEN) == 0;
 	}
 	if (d)
@@ -267,7 +276,8 @@ int usb_copy_git(struct usb_ctx *x, const char *src, const char *dst)
 	if (r < 0)
 		return err_set(r, "%s: cannot remove what an earlier export left", tmp);
 	if (fs_exists(dst) && same_tree(x, src, dst))
-		return usb_copy_tree(x, REPO_GIT_DIR_USB, src, dst); /* keeps all, claims the names */
+		return usb_copy_tree(x, REPO_GIT_DIR_USB, src,
+				     dst); /* keeps all, claims the names */
 	r = usb_copy_tree(x, REPO_GIT_DIR_USB, src, tmp);
 	if (r >= 0)
 		r = fs_fsync_dir(tmp);

@@ -40,8 +40,8 @@
 struct want {
 	struct sha256 id;
 	uint32_t stored, raw;
-	uint64_t mask;     /* channels that need it */
-	int32_t pack;      /* index into packs, -1 unlocated */
+	uint64_t mask; /* channels that need it */
+	int32_t pack;  /* index into packs, -1 unlocated */
 	uint64_t off;
 	bool on_stick, selected;
 };
@@ -67,7 +67,7 @@ struct exp {
 	struct mf_head heads[USB_MAX_CHANNELS];
 	bool up_to_date[USB_MAX_CHANNELS];
 	struct buf blob;
-	int cur;         /* channel being collected */
+	int cur; /* channel being collected */
 	bool collect_have;
 };
 
@@ -116,8 +116,11 @@ static int push_want(struct exp *e, const struct chunk_ref *c)
 		e->w = n;
 		e->capw = cap;
 	}
-	e->w[e->nw++] = (struct want){ .id = c->id, .stored = c->stored_len, .raw = c->raw_len,
-				       .mask = 1ull << e->cur, .pack = -1 };
+	e->w[e->nw++] = (struct want){.id = c->id,
+				      .stored = c->stored_len,
+				      .raw = c->raw_len,
+				      .mask = 1ull << e->cur,
+				      .pack = -1};
 	return 0;
 }
 
@@ -141,7 +144,7 @@ static int on_pointer(const char *path, const struct mgit_oid *blob, void *ctx)
 
 static int walk_commit(struct exp *e, const uint8_t commit[MGIT_OID_LEN])
 {
-	struct mgit_commit c = { 0 };
+	struct mgit_commit c = {0};
 	struct mgit_oid id;
 	int r;
 
@@ -181,8 +184,10 @@ static int collect_have(struct exp *e)
 			continue;
 		memcpy(id.id, commit, MGIT_OID_LEN);
 		if (!mgit_object_exists(e->git, &id)) {
-			logf_(e, "the school's release of %s (%.12s) is unknown here: "
-				 "exporting all of the channel", q->ch[i].name, q->ch[i].commit);
+			logf_(e,
+			      "the school's release of %s (%.12s) is unknown here: "
+			      "exporting all of the channel",
+			      q->ch[i].name, q->ch[i].commit);
 			continue;
 		}
 		r = walk_commit(e, commit);
@@ -278,8 +283,8 @@ static int add_src_pack(struct exp *e, struct pack_index *idx, const char *pack_
 		e->packs = n;
 		e->cappacks = cap;
 	}
-	e->packs[e->npacks++] = (struct spack){ .name = *pack_index_name(idx),
-						.size = pack_index_pack_size(idx), .idx = idx };
+	e->packs[e->npacks++] = (struct spack){
+	    .name = *pack_index_name(idx), .size = pack_index_pack_size(idx), .idx = idx};
 	return 0;
 }
 
@@ -335,8 +340,9 @@ static void locate(struct exp *e)
 		AUTO_FREE char *pp = NULL;
 		uint64_t size;
 
-		e->packs[p].at_dest = pack_path_make(&pp, dp, &e->packs[p].name, PACK_SUFFIX) >= 0 &&
-				      fs_file_size(&size, pp) >= 0 && size == e->packs[p].size;
+		e->packs[p].at_dest =
+		    pack_path_make(&pp, dp, &e->packs[p].name, PACK_SUFFIX) >= 0 &&
+		    fs_file_size(&size, pp) >= 0 && size == e->packs[p].size;
 	}
 	for (size_t p = 0; p < e->npacks; p++)
 		for (size_t i = 0; i < pack_index_count(e->packs[p].idx); i++) {
@@ -345,7 +351,8 @@ static void locate(struct exp *e)
 
 			pack_index_get(&pe, e->packs[p].idx, i);
 			w = find_want(e, &pe.id);
-			if (w && w->pack < 0 && pe.stored_len == w->stored && pe.raw_len == w->raw) {
+			if (w && w->pack < 0 && pe.stored_len == w->stored &&
+			    pe.raw_len == w->raw) {
 				w->pack = (int32_t)p;
 				w->off = pe.offset;
 			}
@@ -427,8 +434,10 @@ static int choose(struct exp *e)
 
 	meta = gd ? dir_bytes(gd) + 64 * 1024 : 0;
 	if (limited && meta >= left)
-		return err_set(-ENOSPC, "--max-size leaves no room even for the release "
-					"history (%llu bytes)", (unsigned long long)meta);
+		return err_set(-ENOSPC,
+			       "--max-size leaves no room even for the release "
+			       "history (%llu bytes)",
+			       (unsigned long long)meta);
 	left -= limited ? meta : 0;
 	for (size_t i = 0; i < res->n; i++) {
 		struct usb_export_channel *ch = &res->ch[i];
@@ -454,7 +463,8 @@ static int choose(struct exp *e)
 			snprintf(a, sizeof(a), "%.1f MiB", (double)cost / 1048576.0);
 			snprintf(b, sizeof(b), "%.1f MiB", (double)left / 1048576.0);
 			snprintf(ch->reason, sizeof(ch->reason),
-				 "left out: it needs %s and only %s is left under --max-size", a, b);
+				 "left out: it needs %s and only %s is left under --max-size", a,
+				 b);
 			cut = true;
 			continue;
 		}
@@ -553,8 +563,9 @@ static int extract_one(struct exp *e, struct pack_writer **pw, const char *packs
 	if (r >= 0)
 		r = pack_entry_decode(raw, LIMIT_CHUNK_MAX, &pe, payload, codec);
 	if (r < 0)
-		return err_set(r == -ENOMEM ? r : -EBADMSG, "a chunk in the source's packs is "
-				"damaged: run ferry verify on the source");
+		return err_set(r == -ENOMEM ? r : -EBADMSG,
+			       "a chunk in the source's packs is "
+			       "damaged: run ferry verify on the source");
 	if (*pw && !pack_writer_fits(*pw, pe.stored_len)) {
 		r = finish_pack(e, *pw);
 		pack_writer_free(*pw);
@@ -596,7 +607,8 @@ static int write_extracted(struct exp *e)
 			if (fd >= 0)
 				close(fd);
 			cur = order[i]->pack;
-			r = sp ? pack_path_make(&pp, sp, &e->packs[cur].name, PACK_SUFFIX) : -ENOMEM;
+			r = sp ? pack_path_make(&pp, sp, &e->packs[cur].name, PACK_SUFFIX)
+			       : -ENOMEM;
 			fd = r >= 0 ? open(pp, O_RDONLY | O_CLOEXEC) : -1;
 			if (r >= 0 && fd < 0)
 				r = err_set(-errno, "%s: %s", pp, strerror(errno));
@@ -753,8 +765,10 @@ static int add_channel(struct exp *e, const char *name)
 	if (r < 0)
 		return r;
 	if (!mf_channel_valid(name))
-		return err_set(-EINVAL, "\"%s\" is not a valid channel name (lower-case letters, "
-					"digits, '.', '_', '-' and '/')", name);
+		return err_set(-EINVAL,
+			       "\"%s\" is not a valid channel name (lower-case letters, "
+			       "digits, '.', '_', '-' and '/')",
+			       name);
 	if (res->n == USB_MAX_CHANNELS)
 		return err_set(-EFBIG, "more than %u channels", USB_MAX_CHANNELS);
 	h = &e->heads[res->n];
@@ -853,7 +867,7 @@ static void sort_result(struct exp *e)
 
 int usb_export(struct usb_export_result *out, const struct usb_export_opts *o)
 {
-	struct exp e = { .x = { .o = o, .res = out } };
+	struct exp e = {.x = {.o = o, .res = out}};
 	AUTO_FREE char *gd = NULL, *sp = NULL, *dp = NULL;
 	int r, cut = 0;
 

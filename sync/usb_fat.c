@@ -18,7 +18,7 @@
 
 static bool is_device(const char *s, size_t n)
 {
-	static const char *const dev[] = { "con", "prn", "aux", "nul" };
+	static const char *const dev[] = {"con", "prn", "aux", "nul"};
 	size_t base = n;
 
 	for (size_t i = 0; i < n; i++)
@@ -36,25 +36,34 @@ static bool is_device(const char *s, size_t n)
 static int check_segment(const char *path, const char *s, size_t n)
 {
 	if (n == 0)
-		return err_set(-EINVAL, "\"%s\" cannot be written to a USB stick: it has an empty "
-					"name", path);
+		return err_set(-EINVAL,
+			       "\"%s\" cannot be written to a USB stick: it has an empty "
+			       "name",
+			       path);
 	if (n > LIMIT_NAME_BYTES)
-		return err_set(-EINVAL, "\"%s\" cannot be written to a USB stick: a name is longer "
-					"than %u bytes", path, LIMIT_NAME_BYTES);
+		return err_set(-EINVAL,
+			       "\"%s\" cannot be written to a USB stick: a name is longer "
+			       "than %u bytes",
+			       path, LIMIT_NAME_BYTES);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (c < 0x20 || c == 0x7f || strchr(":*?\"<>|\\", c))
-			return err_set(-EINVAL, "\"%s\" cannot be written to a USB stick: Windows "
-						"does not allow the character '%c' in a name",
+			return err_set(-EINVAL,
+				       "\"%s\" cannot be written to a USB stick: Windows "
+				       "does not allow the character '%c' in a name",
 				       path, c < 0x20 || c == 0x7f ? '?' : c);
 	}
 	if (s[n - 1] == '.' || s[n - 1] == ' ')
-		return err_set(-EINVAL, "\"%s\" cannot be written to a USB stick: Windows drops "
-					"a dot or space at the end of a name", path);
+		return err_set(-EINVAL,
+			       "\"%s\" cannot be written to a USB stick: Windows drops "
+			       "a dot or space at the end of a name",
+			       path);
 	if (is_device(s, n))
-		return err_set(-EINVAL, "\"%s\" cannot be written to a USB stick: \"%.*s\" is a "
-					"reserved device name on Windows", path, (int)n, s);
+		return err_set(-EINVAL,
+			       "\"%s\" cannot be written to a USB stick: \"%.*s\" is a "
+			       "reserved device name on Windows",
+			       path, (int)n, s);
 	return 0;
 }
 

@@ -17,8 +17,8 @@
 struct usb_ctx {
 	const struct usb_export_opts *o;
 	struct usb_export_result *res;
-	uint8_t *buf;       /* 1 MiB copy buffer */
-	char **names;       /* paths written this run, for case collisions */
+	uint8_t *buf; /* 1 MiB copy buffer */
+	char **names; /* paths written this run, for case collisions */
 	size_t nnames, capnames;
 };
 
@@ -42,6 +42,5 @@ int usb_copy_git(struct usb_ctx *x, const char *src, const char *dst) FERRY_MUST
 
 /* SHA-256 of a file (links not followed), read through buf (1 MiB). */
 int usb_hash_file(struct sha256 *out, const char *path, uint8_t *buf) FERRY_MUST_USE;
-
 
 #endif

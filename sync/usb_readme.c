@@ -52,25 +52,28 @@ static int readme(struct buf *b, const struct usb_export_result *res, const char
 
 	date(d, sizeof(d), (uint64_t)now);
 	if (r >= 0)
-		r = crlf(b, "ferry 数据摆渡 — 教育资源U盘 / education resources on a USB stick\n\n"
-			    "这个U盘装的是县资源中心发布的教育资源（已签名，学校会逐字节校验）。\n"
-			    "在学校：把U盘插到学校服务器上，运行\n"
-			    "    ferry usb import /var/lib/ferry 盘符或路径\n"
-			    "程序会告诉你装好了什么、U盘上有什么损坏或缺少。\n"
-			    "如果提示有损坏或缺少，请回到县中心重新拷贝这个U盘。\n"
-			    "不要修改或删除这个U盘上的文件夹；打开 index.html 可以看到内容清单。\n\n"
-			    "This stick carries education resources published by the county "
-			    "resource center (signed; the school checks every byte).\n"
-			    "At school: plug it into the school server and run\n"
-			    "    ferry usb import /var/lib/ferry <path of the stick>\n"
-			    "It tells you what was installed and what on the stick was damaged "
-			    "or missing.\n"
-			    "If it says something is damaged or missing, copy the stick again at "
-			    "the county center.\n"
-			    "Do not change or delete the folders on this stick; open index.html "
-			    "for the list of contents.\n\n");
-	snprintf(line, sizeof(line), "写入日期 / written: %s   仓库 / repository: %s\n\n"
-				     "频道 / channels:\n", d, repo);
+		r = crlf(b,
+			 "ferry 数据摆渡 — 教育资源U盘 / education resources on a USB stick\n\n"
+			 "这个U盘装的是县资源中心发布的教育资源（已签名，学校会逐字节校验）。\n"
+			 "在学校：把U盘插到学校服务器上，运行\n"
+			 "    ferry usb import /var/lib/ferry 盘符或路径\n"
+			 "程序会告诉你装好了什么、U盘上有什么损坏或缺少。\n"
+			 "如果提示有损坏或缺少，请回到县中心重新拷贝这个U盘。\n"
+			 "不要修改或删除这个U盘上的文件夹；打开 index.html 可以看到内容清单。\n\n"
+			 "This stick carries education resources published by the county "
+			 "resource center (signed; the school checks every byte).\n"
+			 "At school: plug it into the school server and run\n"
+			 "    ferry usb import /var/lib/ferry <path of the stick>\n"
+			 "It tells you what was installed and what on the stick was damaged "
+			 "or missing.\n"
+			 "If it says something is damaged or missing, copy the stick again at "
+			 "the county center.\n"
+			 "Do not change or delete the folders on this stick; open index.html "
+			 "for the list of contents.\n\n");
+	snprintf(line, sizeof(line),
+		 "写入日期 / written: %s   仓库 / repository: %s\n\n"
+		 "频道 / channels:\n",
+		 d, repo);
 	if (r >= 0)
 		r = crlf(b, line);
 	for (size_t i = 0; r >= 0 && i < res->n; i++) {
@@ -78,9 +81,10 @@ static int readme(struct buf *b, const struct usb_export_result *res, const char
 
 		date(d, sizeof(d), c->time);
 		human(s, sizeof(s), c->size);
-		snprintf(line, sizeof(line), "  %s  版本/release %llu  %s  %llu 个文件/files  %s%s\n",
-			 c->name, (unsigned long long)c->version, d, (unsigned long long)c->files,
-			 s, c->included ? "" : "  （未拷贝 / not on this stick）");
+		snprintf(line, sizeof(line),
+			 "  %s  版本/release %llu  %s  %llu 个文件/files  %s%s\n", c->name,
+			 (unsigned long long)c->version, d, (unsigned long long)c->files, s,
+			 c->included ? "" : "  （未拷贝 / not on this stick）");
 		r = crlf(b, line);
 	}
 	return r;
@@ -110,13 +114,15 @@ static int index_html(struct buf *b, const struct usb_export_result *res, const 
 	int r;
 
 	date(d, sizeof(d), (uint64_t)now);
-	r = buf_printf(b, "<!DOCTYPE html>\n<html lang=\"zh\"><head><meta charset=\"utf-8\">"
-			  "<title>ferry 教育资源U盘</title></head><body>\n"
-			  "<h1>教育资源U盘 / Education resources</h1>\n"
-			  "<p>写入日期 / written %s · 仓库 / repository %s</p>\n"
-			  "<table border=\"1\" cellpadding=\"4\"><tr><th>频道 channel</th>"
-			  "<th>版本 release</th><th>发布日期 published</th><th>文件 files</th>"
-			  "<th>大小 size</th><th>在U盘上 on stick</th></tr>\n", d, repo);
+	r = buf_printf(b,
+		       "<!DOCTYPE html>\n<html lang=\"zh\"><head><meta charset=\"utf-8\">"
+		       "<title>ferry 教育资源U盘</title></head><body>\n"
+		       "<h1>教育资源U盘 / Education resources</h1>\n"
+		       "<p>写入日期 / written %s · 仓库 / repository %s</p>\n"
+		       "<table border=\"1\" cellpadding=\"4\"><tr><th>频道 channel</th>"
+		       "<th>版本 release</th><th>发布日期 published</th><th>文件 files</th>"
+		       "<th>大小 size</th><th>在U盘上 on stick</th></tr>\n",
+		       d, repo);
 	for (size_t i = 0; r >= 0 && i < res->n; i++) {
 		const struct usb_export_channel *c = &res->ch[i];
 
@@ -126,21 +132,25 @@ static int index_html(struct buf *b, const struct usb_export_result *res, const 
 		if (r >= 0)
 			r = html_text(b, c->name);
 		if (r >= 0)
-			r = buf_printf(b, "</td><td>%llu</td><td>%s</td><td>%llu</td><td>%s</td>"
-					  "<td>%s</td></tr>\n", (unsigned long long)c->version, d,
+			r = buf_printf(b,
+				       "</td><td>%llu</td><td>%s</td><td>%llu</td><td>%s</td>"
+				       "<td>%s</td></tr>\n",
+				       (unsigned long long)c->version, d,
 				       (unsigned long long)c->files, s,
 				       c->included ? "是 yes" : "否 no");
 	}
 	if (r >= 0)
-		r = buf_append_str(b,
-			"</table>\n<h2>在学校怎么做 / What to do at school</h2>\n<ol>\n"
-			"<li>把U盘插到学校服务器上。Plug the stick into the school server.</li>\n"
-			"<li>运行 Run: <code>ferry usb import /var/lib/ferry 这个U盘的路径</code></li>\n"
-			"<li>如果提示U盘有损坏或缺少，回县中心重新拷贝。If it reports damaged or "
-			"missing files, copy the stick again at the county center.</li>\n"
-			"<li>需要别的内容？运行 <code>ferry usb request /var/lib/ferry U盘路径</code>，"
-			"把U盘带回县中心。Need more? Run <code>ferry usb request</code> and bring the "
-			"stick back to the county center.</li>\n</ol>\n</body></html>\n");
+		r = buf_append_str(
+		    b,
+		    "</table>\n<h2>在学校怎么做 / What to do at school</h2>\n<ol>\n"
+		    "<li>把U盘插到学校服务器上。Plug the stick into the school server.</li>\n"
+		    "<li>运行 Run: <code>ferry usb import /var/lib/ferry "
+		    "这个U盘的路径</code></li>\n"
+		    "<li>如果提示U盘有损坏或缺少，回县中心重新拷贝。If it reports damaged or "
+		    "missing files, copy the stick again at the county center.</li>\n"
+		    "<li>需要别的内容？运行 <code>ferry usb request /var/lib/ferry U盘路径</code>，"
+		    "把U盘带回县中心。Need more? Run <code>ferry usb request</code> and bring the "
+		    "stick back to the county center.</li>\n</ol>\n</body></html>\n");
 	return r;
 }
 

@@ -207,8 +207,8 @@ static int parse_paths(struct usb_request_channel *c, const struct json_node *a)
 
 static int parse_channel(struct usb_request *r, const struct json_node *o)
 {
-	static const char *const names[] = { "name", "installed", "commit", "pending",
-					     "missing_bytes", "paths" };
+	static const char *const names[] = {"name",    "installed",	"commit",
+					    "pending", "missing_bytes", "paths"};
 	struct usb_request_channel *c = &r->ch[r->n];
 	const char *name, *commit;
 	int e;
@@ -225,24 +225,28 @@ static int parse_channel(struct usb_request *r, const struct json_node *o)
 	r->n++; /* from here on c's paths are released with r */
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	if (json_get_str(&commit, o, "commit") < 0 ||
-	    (commit[0] && (strlen(commit) != DB_COMMIT_HEX_LEN ||
-			   !hex_lower(commit, DB_COMMIT_HEX_LEN))))
-		return err_set(-EBADMSG, "request: channel %s: \"commit\" must be 40 hex digits "
-					 "or empty", name);
+	    (commit[0] &&
+	     (strlen(commit) != DB_COMMIT_HEX_LEN || !hex_lower(commit, DB_COMMIT_HEX_LEN))))
+		return err_set(-EBADMSG,
+			       "request: channel %s: \"commit\" must be 40 hex digits "
+			       "or empty",
+			       name);
 	memcpy(c->commit, commit, strlen(commit) + 1);
 	if ((e = get_u64(&c->installed, o, "installed")) < 0 ||
 	    (e = get_u64(&c->pending, o, "pending")) < 0 ||
 	    (e = get_u64(&c->missing_bytes, o, "missing_bytes")) < 0)
 		return e;
 	if ((c->installed == 0) != (c->commit[0] == 0))
-		return err_set(-EBADMSG, "request: channel %s: an installed version needs its "
-					 "commit, and only then", name);
+		return err_set(-EBADMSG,
+			       "request: channel %s: an installed version needs its "
+			       "commit, and only then",
+			       name);
 	return parse_paths(c, json_get(o, "paths"));
 }
 
 static int parse_doc(struct usb_request *out, const struct json_node *root)
 {
-	static const char *const names[] = { "format", "version", "repo", "created", "channels" };
+	static const char *const names[] = {"format", "version", "repo", "created", "channels"};
 	const struct json_node *chans;
 	const char *s;
 	int64_t v;
@@ -265,7 +269,8 @@ static int parse_doc(struct usb_request *out, const struct json_node *root)
 	if (!chans || chans->type != JSON_ARRAY)
 		return err_set(-EBADMSG, "request: \"channels\" must be a list");
 	if (chans->len > USB_REQUEST_MAX_CHANNELS)
-		return err_set(-EBADMSG, "request: more than %u channels", USB_REQUEST_MAX_CHANNELS);
+		return err_set(-EBADMSG, "request: more than %u channels",
+			       USB_REQUEST_MAX_CHANNELS);
 	for (const struct json_node *c = chans->child; c; c = c->next)
 		if ((e = parse_channel(out, c)) < 0)
 			return e;

@@ -173,8 +173,8 @@ static int all_packs(struct salvage *s)
 
 int usb_salvage(struct usb_salvage_result *out, const char *stick, const char *dir)
 {
-	struct usb_export_result counts = { 0 };
-	struct salvage s = { .res = out, .stick = stick, .out = dir };
+	struct usb_export_result counts = {0};
+	struct salvage s = {.res = out, .stick = stick, .out = dir};
 	AUTO_FREE char *packs = fs_join(dir, REPO_PACKS_DIR);
 	int r;
 

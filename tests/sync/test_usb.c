@@ -12,13 +12,18 @@
 static void test_fat_names(void)
 {
 	static const char *const good[] = {
-		"ferry.json", "heads/renjiao/grade7/math", "packs/ab/ab12.pack",
-		"manifests.git/refs/heads/a.b", "数学/七年级.txt", "com10", "console",
+	    "ferry.json",
+	    "heads/renjiao/grade7/math",
+	    "packs/ab/ab12.pack",
+	    "manifests.git/refs/heads/a.b",
+	    "数学/七年级.txt",
+	    "com10",
+	    "console",
 	};
 	static const char *const bad[] = {
-		"a:b", "heads/a*b", "x?", "say\"", "a<b", "a>b", "a|b", "a\\b", "dot.",
-		"space ", "heads/CON", "aux.txt", "lpt1", "Com3.json", "a//b", "", "/abs",
-		"tab\there",
+	    "a:b",  "heads/a*b", "x?",	 "say\"",  "a<b",	"a>b",
+	    "a|b",  "a\\b",	 "dot.", "space ", "heads/CON", "aux.txt",
+	    "lpt1", "Com3.json", "a//b", "",	   "/abs",	"tab\there",
 	};
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
@@ -28,10 +33,12 @@ static void test_fat_names(void)
 	CHECK(usb_fat_name_check("a:b") == -EINVAL && strstr(err_detail(), "':'"));
 }
 
-#define HEAD "{\"format\":\"ferry-usb-request\",\"version\":1,\"repo\":" \
-	     "\"0123456789abcdef0123456789abcdef\",\"created\":5,\"channels\":["
-#define CH(name, extra) "{\"name\":\"" name "\",\"installed\":0,\"commit\":\"\"," \
-			"\"pending\":0,\"missing_bytes\":0,\"paths\":[]" extra "}"
+#define HEAD                                                                                       \
+	"{\"format\":\"ferry-usb-request\",\"version\":1,\"repo\":"                                \
+	"\"0123456789abcdef0123456789abcdef\",\"created\":5,\"channels\":["
+#define CH(name, extra)                                                                            \
+	"{\"name\":\"" name "\",\"installed\":0,\"commit\":\"\","                                  \
+	"\"pending\":0,\"missing_bytes\":0,\"paths\":[]" extra "}"
 
 static int parse(const char *s)
 {
@@ -86,13 +93,13 @@ static void test_request_refusals(void)
 	CHECK(parse("[]") == -EBADMSG);
 	CHECK(parse("") == -EBADMSG);
 	CHECK(parse(HEAD "{\"name\":\"m\",\"installed\":2,\"commit\":\"\",\"pending\":0,"
-		    "\"missing_bytes\":0,\"paths\":[]}]}") == -EBADMSG);
+			 "\"missing_bytes\":0,\"paths\":[]}]}") == -EBADMSG);
 	CHECK(parse(HEAD "{\"name\":\"m\",\"installed\":0,\"commit\":\"\",\"pending\":-1,"
-		    "\"missing_bytes\":0,\"paths\":[]}]}") == -EBADMSG);
+			 "\"missing_bytes\":0,\"paths\":[]}]}") == -EBADMSG);
 	CHECK(parse(HEAD "{\"name\":\"m\",\"installed\":0,\"commit\":\"\",\"pending\":0,"
-		    "\"missing_bytes\":0,\"paths\":[\"../x\"]}]}") == -EBADMSG);
+			 "\"missing_bytes\":0,\"paths\":[\"../x\"]}]}") == -EBADMSG);
 	CHECK(parse(HEAD "{\"name\":\"m\",\"installed\":1,\"commit\":\"FEB345DB45D1F5F5F74CE3AE"
-		    "A37674FECEFC3A35\",\"pending\":0,\"missing_bytes\":0,\"paths\":[]}]}") ==
+			 "A37674FECEFC3A35\",\"pending\":0,\"missing_bytes\":0,\"paths\":[]}]}") ==
 	      -EBADMSG);
 }
 
@@ -111,9 +118,9 @@ static void test_request_too_large(void)
 int main(void)
 {
 	return t_main((struct t_case[]){
-		{ "names a FAT stick can and cannot hold", test_fat_names },
-		{ "a request formats and parses back the same", test_request_round_trip },
-		{ "malformed or hostile requests are refused", test_request_refusals },
-		{ "a request past its size limit is refused before parsing", test_request_too_large },
-		{ 0 } });
+	    {"names a FAT stick can and cannot hold", test_fat_names},
+	    {"a request formats and parses back the same", test_request_round_trip},
+	    {"malformed or hostile requests are refused", test_request_refusals},
+	    {"a request past its size limit is refused before parsing", test_request_too_large},
+	    {0}});
 }
