@@ -281,7 +281,7 @@ static const char *state_word(enum sync_state s)
 
 static void import_report(struct cli *c, const struct sync_result *res, int r)
 {
-	bool damaged = false;
+	bool damaged = false, refused = false;
 
 	if (c->json) {
 		jw_obj_begin(&c->w);
@@ -330,6 +330,7 @@ static void import_report(struct cli *c, const struct sync_result *res, int r)
 			printf("U盘上没有 not on this stick: %s\n", ch->name);
 			break;
 		case SYNC_REFUSED:
+			refused = true;
 			printf("拒绝 refused: %s — %s\n", ch->name, ch->reason);
 			break;
 		default:
@@ -347,6 +348,10 @@ static void import_report(struct cli *c, const struct sync_result *res, int r)
 		    "次导入。\n"
 		    "Some files on the stick were damaged or missing; everything sound was "
 		    "installed. Copy the stick again at the county center and import it again.\n");
+	else if (refused)
+		printf("U盘上有的内容不能用（见上面），没有安装。请回县中心重新拷贝U盘。\n"
+		       "Some of the stick could not be used (see above) and was not installed. Copy "
+		       "the stick again at the county center.\n");
 	else if (r == 0)
 		printf("完成。Done: the school server is up to date with this stick.\n");
 }
@@ -506,6 +511,11 @@ int cmd_usb_import(struct cli *c, int argc, char **argv)
 		if (chans[i] != argv_channels[i])
 			mem_free(chans[i]);
 	import_report(c, res, r);
+	/* ferry sync ends 0 when a channel's head was refused for a file missing
+	 * on the source; a stick that installed nothing it offered is partial. */
+	for (size_t i = 0; r == 0 && i < res->nchannels; i++)
+		if (res->channels[i].state == SYNC_REFUSED)
+			r = -EAGAIN;
 	mem_free(res);
 	switch (r) {
 	case 0:
