@@ -66,4 +66,11 @@ sed -i 's/^files \([0-9]*\)/files 9\1/' "$T/forged/heads/all/docs"
 check_exit "a stick with a changed head is refused" 4 "$FERRY" usb import "$T/school2" "$T/forged" --channel all/docs
 grep -q 'not signed by your county' "$T/last.out" && ok "with a sentence saying so" ||
 	fail "import said: $(tail -n 3 "$T/last.out")"
+
+# A stick that lost its release history: nothing of it can be used.
+cp -r "$T/stage" "$T/nogit" && rm -rf "$T/nogit/manifests.git"
+"$FERRY" store init "$T/school3" --trust "$T/county.pub" >/dev/null
+check_exit "a stick without manifests.git ends partial, not done" 3 "$FERRY" usb import "$T/school3" "$T/nogit"
+grep -qi 'copy the stick again' "$T/last.out" && ! grep -q 'Done' "$T/last.out" &&
+	ok "and tells the teacher to copy it again" || fail "import said: $(tail -n 3 "$T/last.out")"
 finish
