@@ -142,7 +142,11 @@ static int on_pointer(const char *path, const struct mgit_oid *blob, void *ctx)
 	return r;
 }
 
-static int walk_commit(struct exp *e, const uint8_t commit[MGIT_OID_LEN])
+/* Walks a release's pointers: all of files/, or, for a school whose
+ * subscription is narrowed to path prefixes, only files/<prefix> for each
+ * (a prefix the release lacks holds nothing). */
+static int walk_commit(struct exp *e, const uint8_t commit[MGIT_OID_LEN],
+		       const struct usb_request_channel *rc)
 {
 	struct mgit_commit c = {0};
 	struct mgit_oid id;
@@ -150,10 +154,25 @@ static int walk_commit(struct exp *e, const uint8_t commit[MGIT_OID_LEN])
 
 	memcpy(id.id, commit, MGIT_OID_LEN);
 	r = mgit_commit_read(&c, e->git, &id);
-	if (r >= 0)
+	if (r >= 0 && (!rc || rc->npaths == 0)) {
 		r = mgit_tree_walk(e->git, &c.tree, "files", on_pointer, e);
-	if (r == -ENOENT)
-		r = 0; /* an empty release */
+		if (r == -ENOENT)
+			r = 0; /* an empty release */
+	}
+	for (size_t i = 0; r >= 0 && rc && i < rc->npaths; i++) {
+		size_t n = strlen(rc->paths[i]);
+		AUTO_FREE char *prefix = mem_alloc(n + 8);
+
+		if (!prefix) {
+			r = -ENOMEM;
+			break;
+		}
+		n -= n && rc->paths[i][n - 1] == '/';
+		snprintf(prefix, n + 8, "files/%.*s", (int)n, rc->paths[i]);
+		r = mgit_tree_walk(e->git, &c.tree, prefix, on_pointer, e);
+		if (r == -ENOENT)
+			r = 0;
+	}
 	mgit_commit_release(&c);
 	return r;
 }
@@ -190,7 +209,7 @@ static int collect_have(struct exp *e)
 			      q->ch[i].name, q->ch[i].commit);
 			continue;
 		}
-		r = walk_commit(e, commit);
+		r = walk_commit(e, commit, &q->ch[i]);
 	}
 	e->collect_have = false;
 	if (r >= 0 && e->nhave)
@@ -787,7 +806,7 @@ static int add_channel(struct exp *e, const char *name)
 	e->up_to_date[res->n] = rc && rc->installed >= h->version;
 	e->cur = (int)res->n;
 	res->n++;
-	return e->up_to_date[res->n - 1] ? 0 : walk_commit(e, h->commit);
+	return e->up_to_date[res->n - 1] ? 0 : walk_commit(e, h->commit, rc);
 }
 
 /* Every channel with a head in src (heads/ walked recursively). */

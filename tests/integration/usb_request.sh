@@ -38,15 +38,23 @@ cp -r "$A" "$T/school-before"
 
 # What the stick must hold: chunks of the newest book release minus those of
 # the school's release 3 (art is unchanged, so nothing of it).
-exact() { # stick repo-with-git -> exit 0 if the stick's chunks are exactly the missing ones
-	python3 - "$1" "$2" "$T/request.json" <<'PY'
+exact() { # stick repo-with-git [request] -> exit 0 if the stick's chunks are exactly the missing ones
+	python3 - "$1" "$2" "${3:-$T/request.json}" <<'PY'
 import json, os, subprocess, sys
 stick, repo, req = sys.argv[1:]
 git = ["git", "--git-dir", os.path.join(repo, "manifests.git")]
-def chunks(commit):
+r = json.load(open(req))
+paths = {c["name"]: [p.rstrip("/") for p in c["paths"]] for c in r["channels"]}
+def chunks(commit, ch):
     out = set()
-    tree = subprocess.run(git + ["ls-tree", "-r", commit, "files"], capture_output=True, text=True, check=True).stdout
-    blobs = [l.split()[2] for l in tree.splitlines()]
+    tree = subprocess.run(git + ["-c", "core.quotePath=false", "ls-tree", "-r", commit, "files"], capture_output=True, text=True, check=True).stdout
+    blobs = []
+    for l in tree.splitlines():
+        meta, path = l.split("\t", 1)
+        rel = path[len("files/"):]
+        if paths.get(ch) and not any(rel == p or rel.startswith(p + "/") for p in paths[ch]):
+            continue
+        blobs.append(meta.split()[2])
     data = subprocess.run(git + ["cat-file", "--batch"], input="\n".join(blobs) + "\n", capture_output=True, text=True, check=True).stdout
     for line in data.splitlines():
         w = line.split()
@@ -57,14 +65,13 @@ def head_commit(path):
     for l in open(path, encoding="utf-8"):
         if l.startswith("commit "):
             return l.split()[1]
-r = json.load(open(req))
 have = set()
 for c in r["channels"]:
     if c["commit"]:
-        have |= chunks(c["commit"])
+        have |= chunks(c["commit"], c["name"])
 want = set()
 for ch in ("book/philosophy", "art/pictures"):
-    want |= chunks(head_commit(os.path.join(stick, "heads", ch)))
+    want |= chunks(head_commit(os.path.join(stick, "heads", ch)), ch)
 need = want - have
 got = []
 for root, _, files in os.walk(os.path.join(stick, "packs")):
@@ -105,6 +112,26 @@ fi
 check_exit "and a school importing it is up to date" 0 "$FERRY" usb import "$T/school-before" "$T/stick2"
 "$FERRY" checkout "$T/school-before" book/philosophy "$T/site2" -q
 check "with the newest tag's files" diff -r "$T/book" "$T/site2"
+
+# A school subscribed to part of the book (its modules/ folder) gets only that part.
+python3 - "$T/request.json" "$T/request-modules.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+for c in d["channels"]:
+    if c["name"] == "book/philosophy":
+        c["paths"] = ["modules/"]
+json.dump(d, open(sys.argv[2], "w"))
+PY
+check_exit "usb export --for a request narrowed to modules/" 0 \
+	"$FERRY" usb export "$R" "$T/stick4" --for "$T/request-modules.json"
+if exact "$T/stick4" "$R" "$T/request-modules.json" >"$T/exact.out" 2>&1; then
+	ok "that stick holds exactly what the school lacks under modules/: $(cat "$T/exact.out")"
+else
+	fail "the narrowed stick: $(cat "$T/exact.out")"
+fi
+n4=$(find "$T/stick4/packs" -name '*.idx' -exec cat {} + | wc -c)
+n1=$(find "$T/stick/packs" -name '*.idx' -exec cat {} + | wc -c)
+[ "$n4" -lt "$n1" ] && ok "and less than the whole channel's" || fail "narrowed idx bytes $n4, whole $n1"
 
 # A request for another repository is refused.
 make_key other
