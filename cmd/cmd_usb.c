@@ -30,6 +30,17 @@ static void on_log(const char *line, void *ctx)
 	fprintf(stderr, "ferry: %s\n", line);
 }
 
+static void on_progress(uint64_t done, uint64_t total, void *ctx)
+{
+	struct cli *c = ctx;
+	char a[32], b[32], text[96];
+
+	cli_size(a, sizeof(a), done);
+	cli_size(b, sizeof(b), total);
+	snprintf(text, sizeof(text), "%s of %s", a, b);
+	cli_progress(c, "writing", total ? (double)done / (double)total : 1, text);
+}
+
 /* SIZE: bytes with an optional K, M, G or T (powers of 1024). */
 static int parse_size(uint64_t *out, const char *s)
 {
@@ -181,6 +192,7 @@ int cmd_usb_export(struct cli *c, int argc, char **argv)
 	o.channels = channels;
 	o.nchannels = nc;
 	o.log = on_log;
+	o.progress = on_progress;
 	o.ctx = c;
 	res = mem_calloc(1, sizeof(*res));
 	q = mem_calloc(1, sizeof(*q));
@@ -196,6 +208,7 @@ int cmd_usb_export(struct cli *c, int argc, char **argv)
 	}
 	o.req = req_path ? q : NULL;
 	r = usb_export(res, &o);
+	cli_progress_end(c);
 	if (r < 0 && r != -EAGAIN) {
 		code = cli_fail(r, "usb export to %s", o.dest);
 		goto out;
@@ -273,8 +286,8 @@ int cmd_usb_request(struct cli *c, int argc, char **argv)
 
 static const char *state_word(enum sync_state s)
 {
-	static const char *const words[] = { "up-to-date", "installed", "partial",
-					     "planned",	   "no-head",	"refused" };
+	static const char *const words[] = {"up-to-date", "installed", "partial",
+					    "planned",	  "no-head",   "refused"};
 
 	return (size_t)s < sizeof(words) / sizeof(words[0]) ? words[s] : "unknown";
 }
@@ -349,9 +362,10 @@ static void import_report(struct cli *c, const struct sync_result *res, int r)
 		    "Some files on the stick were damaged or missing; everything sound was "
 		    "installed. Copy the stick again at the county center and import it again.\n");
 	else if (refused)
-		printf("U盘上有的内容不能用（见上面），没有安装。请回县中心重新拷贝U盘。\n"
-		       "Some of the stick could not be used (see above) and was not installed. Copy "
-		       "the stick again at the county center.\n");
+		printf(
+		    "U盘上有的内容不能用（见上面），没有安装。请回县中心重新拷贝U盘。\n"
+		    "Some of the stick could not be used (see above) and was not installed. Copy "
+		    "the stick again at the county center.\n");
 	else if (r == 0)
 		printf("完成。Done: the school server is up to date with this stick.\n");
 }
@@ -489,8 +503,10 @@ int cmd_usb_import(struct cli *c, int argc, char **argv)
 	}
 	if (!fs_exists(paths[1])) {
 		mem_free(res);
-		fprintf(stderr, "ferry: usb import: %s cannot be read: is the stick plugged in, "
-				"and is this its folder?\n", paths[1]);
+		fprintf(stderr,
+			"ferry: usb import: %s cannot be read: is the stick plugged in, "
+			"and is this its folder?\n",
+			paths[1]);
 		return EXIT_UNREACHABLE;
 	}
 	o.store = paths[0];

@@ -119,6 +119,8 @@ struct usb_export_opts {
 	uint64_t max_size;	       /* 0: no limit */
 	const struct usb_request *req; /* --for, or NULL */
 	void (*log)(const char *line, void *ctx);
+	/* Bytes of packs written so far of those planned (may be NULL). */
+	void (*progress)(uint64_t done, uint64_t total, void *ctx);
 	void *ctx;
 };
 

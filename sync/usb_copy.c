@@ -53,6 +53,13 @@ static int collision(struct usb_ctx *x, const char *rel)
 	return 0;
 }
 
+void usb_progress(struct usb_ctx *x, uint64_t n)
+{
+	x->done += n;
+	if (x->o && x->o->progress && x->total)
+		x->o->progress(x->done < x->total ? x->done : x->total, x->total, x->o->ctx);
+}
+
 int usb_name_take(struct usb_ctx *x, const char *rel)
 {
 	int r = usb_fat_name_check(rel);
@@ -110,6 +117,7 @@ static int copy_new(struct usb_ctx *x, const char *src, int sfd, const char *dst
 		if (r < 0)
 			r = err_keep(r, "%s: the stick is full or failed", dst);
 		*written += (uint64_t)n;
+		usb_progress(x, (uint64_t)n);
 	}
 	if (h)
 		sha256_ctx_final(h, &got);

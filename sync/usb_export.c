@@ -490,6 +490,7 @@ static int choose(struct exp *e)
 		(void)channel_cost(e, c, true, &unl);
 		left -= limited ? cost : 0;
 		ch->bytes = cost;
+		e->x.total += cost;
 		ch->included = true;
 	}
 	return cut ? 1 : 0;
@@ -595,6 +596,7 @@ static int extract_one(struct exp *e, struct pack_writer **pw, const char *packs
 	if (!*pw && (r = pack_writer_new(pw, packs_dir, 0)) < 0)
 		return r;
 	e->x.res->chunks++;
+	usb_progress(&e->x, PACK_ENTRY_HEADER_LEN + pe.stored_len);
 	return pack_writer_add(*pw, &pe.id, pe.type, payload, pe.stored_len, pe.raw_len);
 }
 

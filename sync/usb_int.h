@@ -17,10 +17,14 @@
 struct usb_ctx {
 	const struct usb_export_opts *o;
 	struct usb_export_result *res;
-	uint8_t *buf; /* 1 MiB copy buffer */
-	char **names; /* paths written this run, for case collisions */
+	uint8_t *buf;	      /* 1 MiB copy buffer */
+	char **names;	      /* paths written this run, for case collisions */
+	uint64_t done, total; /* pack bytes written and planned, for progress */
 	size_t nnames, capnames;
 };
+
+/* Counts n more bytes written and reports progress. */
+void usb_progress(struct usb_ctx *x, uint64_t n);
 
 /* Checks rel (relative to the stick) for FAT and against every name
  * taken before in a case-insensitive way, and takes it. */
