@@ -67,4 +67,45 @@ S=$T/school
 check_exit "a school imports the completed stick" 0 "$FERRY" usb import "$S" "$T/cut"
 "$FERRY" checkout "$S" all/video "$T/site" -q
 check "and checks out byte-identical files" diff -r "$T/a" "$T/site"
+
+# The same with --for: new packs holding just what a school lacks (here a
+# school that has only all/docs asks for all/video too), cut while they are
+# written; the school imports safely from every cut stick.
+D=$T/docs-school
+"$FERRY" store init "$D" --trust "$T/county.pub" >/dev/null
+"$FERRY" sync "$D" --source "$R" --channel all/docs -q
+mkdir -p "$T/req" && "$FERRY" usb request "$D" "$T/req" -q
+start=$(date +%s%N)
+"$FERRY" usb export "$R" "$T/for-whole" --channel all/video --channel all/docs --for "$T/req/ferry-request.json" -q
+ms=$((($(date +%s%N) - start) / 1000000))
+[ "$ms" -lt 100 ] && ms=100
+bad=0 cut=0
+for i in 1 2 3 4 5; do
+	[ "$i" = 3 ] || rm -rf "$T/for"
+	"$FERRY" usb export "$R" "$T/for" --channel all/video --channel all/docs \
+		--for "$T/req/ferry-request.json" -q >/dev/null 2>&1 &
+	pid=$!
+	d=$((RANDOM % (ms * 6 / 10) + 10))
+	sleep "$((d / 1000)).$(printf %03d $((d % 1000)))"
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	[ -e "$T/for/heads/all/video" ] || cut=$((cut + 1))
+	[ -e "$T/for/ferry.json" ] || continue
+	rm -rf "$T/d2" && cp -r "$D" "$T/d2"
+	"$FERRY" usb import "$T/d2" "$T/for" --channel all/video >"$T/i.out" 2>&1
+	rc=$?
+	if { [ "$rc" != 0 ] && [ "$rc" != 3 ]; } || ! "$FERRY" verify "$T/d2" >"$T/v.out" 2>&1; then
+		bad=$((bad + 1))
+		echo "#   --for kill $i: import exit $rc"
+		sed 's/^/#   /' "$T/i.out" "$T/v.out" | tail -n 4
+	fi
+done
+[ "$bad" = 0 ] && ok "after each of 5 kills of an export --for, a school imports from the stick safely" ||
+	fail "$bad of 5 kills of an export --for left a stick unsafe to import"
+[ "$cut" -ge 2 ] && ok "$cut of them cut the export before the video's head" || fail "only $cut kills landed mid-export ($ms ms)"
+check "a re-run completes the --for stick" "$FERRY" usb export "$R" "$T/for" --channel all/video \
+	--channel all/docs --for "$T/req/ferry-request.json" -q
+check_exit "the school imports the video from it" 0 "$FERRY" usb import "$D" "$T/for" --channel all/video
+"$FERRY" checkout "$D" all/video "$T/site-d" -q
+check "byte-identical" diff -r "$T/a" "$T/site-d"
 finish
