@@ -17,5 +17,8 @@ int cmd_sync(struct cli *c, int argc, char **argv);
 int cmd_checkout(struct cli *c, int argc, char **argv);
 int cmd_status(struct cli *c, int argc, char **argv);
 int cmd_gc(struct cli *c, int argc, char **argv);
+int cmd_usb_export(struct cli *c, int argc, char **argv);
+int cmd_usb_request(struct cli *c, int argc, char **argv);
+int cmd_usb_import(struct cli *c, int argc, char **argv);
 
 #endif

@@ -28,6 +28,10 @@ static const struct cli_command commands[] = {
 	{ NULL, "checkout", cmd_checkout, "checkout STORE CHANNEL DIR [--rollback]" },
 	{ NULL, "status", cmd_status, "status STORE [--json]" },
 	{ NULL, "gc", cmd_gc, "gc STORE [--json]" },
+	{ "usb", "export", cmd_usb_export,
+	  "usb export SRC DEST [--channel NAME]... [--max-size SIZE] [--for REQUEST] [--json]" },
+	{ "usb", "request", cmd_usb_request, "usb request STORE DEST [--json]" },
+	{ "usb", "import", cmd_usb_import, "usb import STORE SRC [--channel NAME]... [--wait] [--json]" },
 };
 
 static void help(FILE *f)

@@ -146,8 +146,11 @@ static void check_release(struct vfy *v, struct mf_repo *repo, struct mgit *git,
 			  const struct mf_head *h)
 {
 	AUTO_FREE char *db = mf_repo_path(repo, "store.db");
+	/* A USB stick written by `ferry usb export` (sync/usb.h) may carry a
+	 * store's packs, not the publisher's: like a store, any pack will do. */
+	AUTO_FREE char *usb = mf_repo_path(repo, "ferry-usb.json");
 	struct rel rl = { .v = v, .git = git, .channel = h->channel,
-			  .any_pack = db && fs_exists(db) };
+			  .any_pack = (db && fs_exists(db)) || (usb && fs_exists(usb)) };
 	struct mgit_commit c = { 0 };
 	struct mgit_oid id;
 	uint64_t stored;

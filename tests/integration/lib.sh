@@ -58,3 +58,10 @@ corpus_tree() { # tag dir
 json_field() { # file key -> value of a top-level scalar field
 	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
 }
+# FAT32 images for the USB tests, written and read with mtools (no mount
+# needed): fat_image IMG MiB; fat_put IMG DIR copies DIR's contents onto the
+# image's root (overwriting); fat_get IMG DIR copies the whole image out.
+export MTOOLS_SKIP_CHECK=1
+fat_image() { rm -f "$1" && truncate -s "${2}M" "$1" && mkfs.vfat -F 32 "$1" >/dev/null; }
+fat_put() { (cd "$2" && mcopy -s -o -i "$1" ./* ::/); }
+fat_get() { mkdir -p "$2" && mcopy -s -n -i "$1" '::/*' "$2/"; }
