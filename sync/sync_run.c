@@ -487,9 +487,13 @@ static int conclude(struct run *r)
 {
 	bool partial = false;
 
+	/* A channel refused for something other than trust (a source whose
+	 * manifest objects are missing or cut short) installed nothing: that
+	 * is unfinished work, not success. */
 	for (size_t i = 0; i < r->res->nchannels; i++)
 		partial |= r->res->channels[i].state == SYNC_PARTIAL ||
-			   r->res->channels[i].state == SYNC_NO_HEAD;
+			   r->res->channels[i].state == SYNC_NO_HEAD ||
+			   r->res->channels[i].state == SYNC_REFUSED;
 	if (r->res->sources_usable == 0 && !r->res->trust_failure)
 		return err_set(-EHOSTUNREACH, "no source could be used");
 	if (r->res->trust_failure)
