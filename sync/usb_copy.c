@@ -6,8 +6,11 @@
  * keeps mtimes to two seconds, and a copy made on another PC says nothing
  * about its bytes).  A pack is hashed while it is copied and refused if
  * the hash is not its name, so a damaged county disk never travels.  The
- * manifest git repository is copied into a temporary folder beside the old
- * one and swapped in, so the stick holds the old one or the new one.
+ * manifest git repository is brought up to date in place, pack files
+ * first (named by their hash, never changed once written), then refs and
+ * the info files, each replaced atomically: at every moment every ref on
+ * the stick names objects that are there.  (Swapping a whole new copy in
+ * needs two renames on FAT, with a moment of no repository at all.)
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -236,46 +239,17 @@ int usb_remove_tree(const char *path)
 	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) < 0 ? -errno : 0;
 }
 
-/* True when every file of src is in dst with the same bytes. */
-static bool same_tree(struct usb_ctx *x, const char *src, const char *dst)
-{
-	DIR *d = opendir(src);
-	struct dirent *e;
-	bool same = d != NULL;
-
-	while (same && (e = readdir(d))) {
-		AUTO_FREE char *s = NULL, *t = NULL;
-		struct stat ss, ds;
-		struct sha256 a, b;
-
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
-		    strstr(e->d_name, ".tmp-"))
-			continue;
-		s = fs_join(src, e->d_name);
-		t = fs_join(dst, e->d_name);
-		if (!s || !t || lstat(s, &ss) < 0 || lstat(t, &ds) < 0)
-			same = false;
-		else if (S_ISDIR(ss.st_mode))
-			same = S_ISDIR(ds.st_mode) && same_tree(x, s, t);
-		else
-			same = S_ISREG(ds.st_mode) && ss.st_size == ds.st_size &&
-			       usb_hash_file(&a, s, x->buf) == 0 &&
-			       usb_hash_file(&b, t, x->buf) == 0 &&
-			       memcmp(a.b, b.b, SHA256_LEN) == 0;
-	}
-	if (d)
-		closedir(d);
-	return same;
-}
-
 int usb_copy_git(struct usb_ctx *x, const char *src, const char *dst)
 {
 	AUTO_FREE char *tmp = mem_alloc(strlen(dst) + 16);
 	AUTO_FREE char *old = mem_alloc(strlen(dst) + 16);
+	AUTO_FREE char *sp = fs_join(src, "objects/pack");
+	AUTO_FREE char *dp = fs_join(dst, "objects/pack");
 	int r;
 
-	if (!tmp || !old)
+	if (!tmp || !old || !sp || !dp)
 		return -ENOMEM;
+	/* what an export by an earlier ferry (which swapped) may have left */
 	sprintf(tmp, "%s.tmp-usb", dst);
 	sprintf(old, "%s.old-usb", dst);
 	r = usb_remove_tree(tmp);
@@ -283,27 +257,10 @@ int usb_copy_git(struct usb_ctx *x, const char *src, const char *dst)
 		r = usb_remove_tree(old);
 	if (r < 0)
 		return err_set(r, "%s: cannot remove what an earlier export left", tmp);
-	if (fs_exists(dst) && same_tree(x, src, dst))
-		return usb_copy_tree(x, REPO_GIT_DIR_USB, src,
-				     dst); /* keeps all, claims the names */
-	r = usb_copy_tree(x, REPO_GIT_DIR_USB, src, tmp);
+	if (fs_exists(sp))
+		r = usb_copy_tree(x, REPO_GIT_DIR_USB "/objects/pack", sp, dp);
 	if (r >= 0)
-		r = fs_fsync_dir(tmp);
-	if (r < 0)
-		return r;
-	if (!fs_exists(dst)) {
-		if (rename(tmp, dst) < 0)
-			return err_set(-errno, "%s: %s", dst, strerror(errno));
-	} else if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dst, RENAME_EXCHANGE) == 0) {
-		r = usb_remove_tree(tmp);
-	} else {
-		/* FAT has no atomic swap: for a moment there is no manifest
-		 * repository, and the heads on the stick are then unusable
-		 * until the next export completes. */
-		if (rename(dst, old) < 0 || rename(tmp, dst) < 0)
-			return err_set(-errno, "%s: %s", dst, strerror(errno));
-		r = usb_remove_tree(old);
-	}
+		r = usb_copy_tree(x, REPO_GIT_DIR_USB, src, dst);
 	if (r >= 0)
 		r = fs_fsync_parent(dst);
 	return r;

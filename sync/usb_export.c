@@ -730,23 +730,25 @@ static int write_all(struct exp *e)
 	r = fs_mkdir_p(dest, 0755);
 	if (r >= 0)
 		r = sweep(dest);
-	/* The release history first (swapped in whole): ferry.json then makes
-	 * the folder a repository whose refs all resolve, and heads come last. */
+	/* An empty packs/list (or one of what is already here: a list may
+	 * miss packs, never name absent ones) before anything that makes the
+	 * folder look like a repository. */
+	if (r >= 0)
+		r = fs_mkdir_p(packs, 0755);
+	if (r >= 0)
+		r = pack_list_write(packs);
+	/* The release history next (objects before refs): ferry.json then
+	 * makes the folder a repository whose refs all resolve, and heads
+	 * come last. */
 	if (r >= 0)
 		r = usb_copy_git(&e->x, gs, gd);
 	if (r >= 0)
 		r = copy_rel(e, REPO_CONFIG_FILE, NULL);
 	if (r >= 0 && sig && fs_exists(sig))
 		r = copy_rel(e, REPO_CONFIG_SIG_FILE, NULL);
-	/* Early, since it marks the folder as a stick for ferry verify; and a
-	 * packs/list of what is already here (a list may miss packs, never
-	 * name absent ones), rewritten once the packs are in. */
+	/* Early, since it marks the folder as a stick for ferry verify. */
 	if (r >= 0)
 		r = write_manifest(e);
-	if (r >= 0)
-		r = fs_mkdir_p(packs, 0755);
-	if (r >= 0)
-		r = pack_list_write(packs);
 	if (r >= 0)
 		r = e->x.o->req ? write_extracted(e) : write_whole_packs(e);
 	if (r >= 0)

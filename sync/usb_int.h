@@ -40,8 +40,9 @@ int usb_copy_file(struct usb_ctx *x, const char *rel, const char *src, const cha
 int usb_copy_tree(struct usb_ctx *x, const char *rel, const char *src,
 		  const char *dst) FERRY_MUST_USE;
 
-/* Brings dst (a manifest git repository on the stick) to src's files:
- * unchanged if equal, else built beside it and swapped in. */
+/* Brings dst (a manifest git repository on the stick) to src's files in
+ * place: pack files first, then refs and info files, each replaced
+ * atomically, so every ref on the stick always resolves. */
 int usb_copy_git(struct usb_ctx *x, const char *src, const char *dst) FERRY_MUST_USE;
 
 /* SHA-256 of a file (links not followed), read through buf (1 MiB). */
