@@ -12,52 +12,31 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/codec_text.h"
 #include "core/fsx.h"
 #include "core/limits.h"
 #include "core/mem.h"
 #include "satellite/spool_int.h"
-
-static void hex(char *out, const uint8_t *p, size_t n)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-static int unhex(uint8_t *out, const char *s, size_t n)
-{
-	for (size_t i = 0; i < 2 * n; i++) {
-		char c = s[i];
-		int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-
-		if (v < 0)
-			return -EBADMSG;
-		out[i / 2] = (uint8_t)(i % 2 ? out[i / 2] | v : v << 4);
-	}
-	return 0;
-}
 
 void spool_id_name(char *out, const struct sat_object_id *id)
 {
 	uint8_t oti[RQ_OTI_LEN];
 
 	rq_oti_encode(oti, &id->oti);
-	hex(out, id->sha.b, SHA256_LEN);
+	hex_encode(out, id->sha.b, SHA256_LEN);
 	out[2 * SHA256_LEN] = '-';
-	hex(out + 2 * SHA256_LEN + 1, oti, RQ_OTI_LEN);
+	hex_encode(out + 2 * SHA256_LEN + 1, oti, RQ_OTI_LEN);
 }
 
 int spool_id_parse(struct sat_object_id *out, const char *name)
 {
 	uint8_t oti[RQ_OTI_LEN];
 
+	/* Lowercase only: one identity, one folder name. */
 	if (strlen(name) != SPOOL_ID_NAME_LEN || name[2 * SHA256_LEN] != '-' ||
-	    unhex(out->sha.b, name, SHA256_LEN) < 0 ||
-	    unhex(oti, name + 2 * SHA256_LEN + 1, RQ_OTI_LEN) < 0)
+	    strspn(name, "0123456789abcdef-") != SPOOL_ID_NAME_LEN ||
+	    hex_decode(out->sha.b, SHA256_LEN, name, 2 * SHA256_LEN) < 0 ||
+	    hex_decode(oti, RQ_OTI_LEN, name + 2 * SHA256_LEN + 1, 2 * RQ_OTI_LEN) < 0)
 		return -EBADMSG;
 	return rq_oti_decode(&out->oti, oti);
 }
