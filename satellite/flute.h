@@ -103,4 +103,71 @@ int flute_packet_encode(uint8_t *out, size_t cap, size_t *out_len,
 int flute_packet_parse(struct flute_packet *out, const void *buf, size_t len,
 		       uint32_t tsi) FERRY_MUST_USE;
 
+/* ======================================================================
+ * The FDT instance (RFC 6726 section 3.4): the session's file table
+ * ======================================================================
+ *
+ * Sent as object TOI 0 (with EXT_FDT carrying its instance ID), coded
+ * with RaptorQ like any other object.  ferry writes exactly this XML:
+ *
+ *   <?xml version="1.0" encoding="UTF-8"?>
+ *   <FDT-Instance xmlns="urn:IETF:metadata:2005:FLUTE:FDT"
+ *     xmlns:ferry="urn:ferry:fdt:1" Expires="3980000000">
+ *   <File TOI="1" Content-Location="heads/main" Content-Length="512"
+ *     ferry:sha256="<64 lowercase hex digits>"/>
+ *   ...
+ *   </FDT-Instance>
+ *
+ * Content-Location is the file's path in the repository (XML-escaped;
+ * checked with mf_path_check()), Content-Length its size and ferry:sha256
+ * its SHA-256: the object's identity, with which the receiver keys its
+ * state (with the length and the OTI), never by TOI alone.  Expires is
+ * required by RFC 6726 (NTP seconds); ferry's receiver never trusts a
+ * clock and ignores it.  A file of length 0 is listed but has no packets
+ * (RaptorQ cannot code an empty object).
+ *
+ * The parser reads only this shape: an optional XML declaration, one
+ * FDT-Instance element with attributes, self-closing File elements, the
+ * closing tag, nothing after it but white space.  Unknown attributes are
+ * skipped; comments, other elements, entities other than the five
+ * predefined ones, duplicate attributes, duplicate TOIs or locations, TOI
+ * 0, bad numbers and bad paths are refused with -EBADMSG and a detail.
+ */
+#define FLUTE_FDT_MAX_BYTES (16u << 20) /* one FDT instance */
+#define FLUTE_FDT_MAX_FILES (1u << 18)  /* File elements in one instance */
+
+struct flute_fdt_file {
+	uint32_t toi;          /* 1 .. 2^32-1 */
+	uint64_t length;       /* Content-Length, at most LIMIT_FILE_BYTES */
+	uint8_t sha256[32];    /* ferry:sha256 */
+	char *location;        /* Content-Location, NUL-terminated, owned */
+};
+
+struct flute_fdt {
+	uint64_t expires;       /* as written; never trusted */
+	size_t n;
+	struct flute_fdt_file *files; /* owned */
+};
+
+void flute_fdt_init(struct flute_fdt *fdt);
+void flute_fdt_release(struct flute_fdt *fdt);
+
+/* Appends a file (location is copied).  -EINVAL for TOI 0, a bad path or
+ * a length over the limit; -EFBIG past FLUTE_FDT_MAX_FILES; -ENOMEM. */
+int flute_fdt_add(struct flute_fdt *fdt, uint32_t toi, const char *location, uint64_t length,
+		  const uint8_t sha256[32]) FERRY_MUST_USE;
+
+/* The file with this TOI, or NULL. Linear. */
+const struct flute_fdt_file *flute_fdt_find(const struct flute_fdt *fdt, uint32_t toi);
+
+/* Writes the XML of fdt into *out (a buffer the caller owns and releases;
+ * capped at FLUTE_FDT_MAX_BYTES: -EFBIG past it). */
+struct buf;
+int flute_fdt_write(struct buf *out, const struct flute_fdt *fdt) FERRY_MUST_USE;
+
+/* Parses len bytes of XML into *out (initialised here; release it with
+ * flute_fdt_release() whatever the result).  -EBADMSG with a detail
+ * naming the problem, -EFBIG past the limits, -ENOMEM. */
+int flute_fdt_parse(struct flute_fdt *out, const void *xml, size_t len) FERRY_MUST_USE;
+
 #endif
