@@ -15,5 +15,7 @@ int cmd_sync(struct cli *c, int argc, char **argv);
 int cmd_checkout(struct cli *c, int argc, char **argv);
 int cmd_status(struct cli *c, int argc, char **argv);
 int cmd_gc(struct cli *c, int argc, char **argv);
+int cmd_sat_recv(struct cli *c, int argc, char **argv);
+int cmd_sat_status(struct cli *c, int argc, char **argv);
 
 #endif

@@ -125,7 +125,11 @@ int sat_check_file(const char *loc, const char *path, const uint8_t sha256[32],
 	else if (r == 0 && strncmp(loc, REPO_HEADS_DIR "/", 6) == 0)
 		r = mf_head_verify(&head, &which, file.data, file.len, keys, nkeys);
 	buf_release(&file);
-	if (r < 0 && r != -EAGAIN)
-		return err_keep(r, "%s: refused", loc);
+	if (r < 0 && r != -EAGAIN) {
+		char why[512];
+
+		snprintf(why, sizeof(why), "%s", err_detail());
+		return err_set(r, "%s: refused: %s", loc, why);
+	}
 	return r;
 }

@@ -40,6 +40,7 @@
 #include "manifests/sshkey.h"
 
 #define SAT_RECV_OPEN_OBJECTS 64u
+#define SAT_RECV_DEFAULT_TSI 1u  /* the session `ferry sat send` uses by default */
 
 struct sat_recv_opts {
 	const char *spool_dir;          /* created if missing */
@@ -69,7 +70,8 @@ struct sat_recv_stats {
 struct sat_recv;
 
 /* Opens the spool and the drop and loads the last file table.  Free with
- * sat_recv_free().  The options' strings and keys must outlive *out. */
+ * sat_recv_free().  The folders' names are copied; the keys must outlive
+ * *out. */
 int sat_recv_new(struct sat_recv **out, const struct sat_recv_opts *o) FERRY_MUST_USE;
 void sat_recv_free(struct sat_recv *r);
 
