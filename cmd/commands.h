@@ -15,5 +15,6 @@ int cmd_sync(struct cli *c, int argc, char **argv);
 int cmd_checkout(struct cli *c, int argc, char **argv);
 int cmd_status(struct cli *c, int argc, char **argv);
 int cmd_gc(struct cli *c, int argc, char **argv);
+int cmd_sat(struct cli *c, int argc, char **argv); /* cmd/cmd_sat.c: send, recv */
 
 #endif

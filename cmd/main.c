@@ -24,6 +24,7 @@ static const struct cli_command commands[] = {
 	{ NULL, "checkout", cmd_checkout, "checkout STORE CHANNEL DIR [--rollback]" },
 	{ NULL, "status", cmd_status, "status STORE [--json]" },
 	{ NULL, "gc", cmd_gc, "gc STORE [--json]" },
+	{ NULL, "sat", cmd_sat, "sat send|recv ... (ferry sat send: see docs/satellite.md)" },
 };
 
 static void help(FILE *f)
