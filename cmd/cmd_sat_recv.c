@@ -269,9 +269,6 @@ static int store_keys(struct ssh_pubkey *keys, size_t *n, const char *root)
 
 int cmd_sat_recv(struct cli *c, int argc, char **argv)
 {
-	static const char usage[] = "sat recv STORE --group ADDR:PORT [--spool DIR] [--drop DIR] "
-				    "[--iface IF] [--tsi N] [--channel NAME]... [--sync-every S] "
-				    "[--exit-when-idle S | --until-installed]";
 	struct recv_args a = { .tsi = SAT_RECV_DEFAULT_TSI, .sync_every_ms = 10000 };
 	struct ssh_pubkey keys[STORE_MAX_KEYS];
 	struct sat_recv_opts o = { 0 };
@@ -281,7 +278,7 @@ int cmd_sat_recv(struct cli *c, int argc, char **argv)
 	int r, code;
 
 	if (parse_args(&a, c, argc, argv) != 0 || !a.group || (a.idle_ms && a.until_installed))
-		return cli_usage(usage);
+		return EXIT_USAGE; /* cmd_sat() prints SAT_RECV_USAGE */
 	r = default_dirs(&a, &spool, &drop);
 	if (r == 0)
 		r = store_keys(keys, &o.nkeys, a.store);
@@ -360,7 +357,6 @@ static int status_one(const struct sat_object_id *id, const char *name,
 
 int cmd_sat_status(struct cli *c, int argc, char **argv)
 {
-	static const char usage[] = "sat status STORE [--spool DIR] [--drop DIR] [--json]";
 	struct recv_args a = { 0 };
 	struct sat_recv_opts o = { 0 };
 	AUTO_FREE char *spool = NULL, *drop = NULL;
@@ -370,7 +366,7 @@ int cmd_sat_status(struct cli *c, int argc, char **argv)
 	int rc;
 
 	if (parse_args(&a, c, argc, argv) != 0 || a.group)
-		return cli_usage(usage);
+		return EXIT_USAGE;
 	rc = default_dirs(&a, &spool, &drop);
 	if (rc < 0)
 		return cli_fail(rc, "sat status");

@@ -24,10 +24,7 @@ static const struct cli_command commands[] = {
 	{ NULL, "checkout", cmd_checkout, "checkout STORE CHANNEL DIR [--rollback]" },
 	{ NULL, "status", cmd_status, "status STORE [--json]" },
 	{ NULL, "gc", cmd_gc, "gc STORE [--json]" },
-	{ "sat", "recv", cmd_sat_recv,
-	  "sat recv STORE --group ADDR:PORT [--spool DIR] [--drop DIR] [--iface IF] [--tsi N]\n"
-	  "             [--channel NAME]... [--sync-every S] [--exit-when-idle S | --until-installed]" },
-	{ "sat", "status", cmd_sat_status, "sat status STORE [--spool DIR] [--drop DIR] [--json]" },
+	{ NULL, "sat", cmd_sat, "sat send|recv|status ... (ferry sat send: see docs/satellite.md)" },
 };
 
 static void help(FILE *f)

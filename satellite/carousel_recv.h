@@ -40,7 +40,7 @@
 #include "manifests/sshkey.h"
 
 #define SAT_RECV_OPEN_OBJECTS 64u
-#define SAT_RECV_DEFAULT_TSI 1u  /* the session `ferry sat send` uses by default */
+#define SAT_RECV_DEFAULT_TSI 0u  /* the session `ferry sat send` uses by default */
 
 struct sat_recv_opts {
 	const char *spool_dir;          /* created if missing */
