@@ -38,9 +38,10 @@ static bool is_hex(const char *s, size_t n)
 static bool pack_path(const char *loc, bool *is_pack)
 {
 	const char *p = loc + strlen(REPO_PACKS_DIR "/");
+	size_t n = strlen(loc) - strlen(REPO_PACKS_DIR "/");
 
-	if (strlen(loc) != strlen(REPO_PACKS_DIR "/") + 3 + 64 + 5 || !is_hex(p, 2) ||
-	    p[2] != '/' || !is_hex(p + 3, 64) || memcmp(p, p + 3, 2) != 0)
+	if ((n != 3 + 64 + 5 && n != 3 + 64 + 4) || !is_hex(p, 2) || p[2] != '/' ||
+	    !is_hex(p + 3, 64) || memcmp(p, p + 3, 2) != 0)
 		return false;
 	*is_pack = strcmp(p + 67, ".pack") == 0;
 	return *is_pack || strcmp(p + 67, ".idx") == 0;
