@@ -245,10 +245,14 @@ static int content_packet(struct sat_recv *r, const struct flute_packet *p)
 		return rc;
 	e->used = ++r->tick;
 	rc = spool_object_add(e->o, p->sbn, p->esi, p->symbol, p->oti.symbol_size);
-	if (rc <= 0) {
-		r->st.useless += rc == 0;
+	if (rc < 0) {
 		r->st.bad += rc == -EBADMSG;
 		return rc == -EBADMSG ? 0 : rc;
+	}
+	if (rc == 0) {
+		r->st.useless++;
+		/* Decoded by an earlier run that stopped before placing it. */
+		return spool_object_complete(e->o) ? entry_finish(r, e) : 0;
 	}
 	r->st.kept++;
 	if (spool_object_block_ready(e->o, p->sbn)) {

@@ -20,6 +20,8 @@
 #include "core/fsx.h"
 #include "core/mem.h"
 #include "manifests/head.h"
+#include "manifests/repo.h"
+#include "manifests/sshsig.h"
 #include "satellite/carousel_recv.h"
 #include "satellite/flute.h"
 #include "tests/harness.h"
@@ -300,10 +302,45 @@ static void test_hostile(void)
 	repo_free(&r);
 }
 
+/* ferry.json waits for its signature; a power cut comes before the
+ * signature; after the restart the decoded ferry.json in the spool is
+ * placed once the signature is in the drop. */
+static void test_config_waits_for_signature(void)
+{
+	AUTO_FREE char *base = fresh("config"), *drop = fs_join(base, "drop");
+	static const char cfg[] = "{\"format\": 1}\n";
+	struct ssh_privkey k;
+	struct sat_recv *rx;
+	struct repo r;
+	struct buf sig;
+
+	memset(&r, 0, sizeof(r));
+	key_from_seed(&k, &r.pub, 0x42);
+	buf_init(&sig, 1 << 16);
+	CHECK_OK(sshsig_sign(&sig, &k, REPO_CONFIG_NAMESPACE, cfg, sizeof(cfg) - 1));
+	add_file(&r, REPO_CONFIG_FILE, cfg, sizeof(cfg) - 1);
+	add_file(&r, REPO_CONFIG_SIG_FILE, sig.data, sig.len);
+	buf_release(&sig);
+	open_rx(&rx, base, &r.pub);
+	feed_fdt(rx, &r, 1);
+	feed_object(rx, 1, r.f[0].data.data, r.f[0].data.len, 0, 3, 0);
+	CHECK(!in_drop(drop, &r.f[0])); /* no signature yet */
+	sat_recv_free(rx);
+	open_rx(&rx, base, &r.pub);
+	feed_object(rx, 2, r.f[1].data.data, r.f[1].data.len, 0, 5, 0);
+	CHECK(in_drop(drop, &r.f[1]));
+	feed_object(rx, 1, r.f[0].data.data, r.f[0].data.len, 0, 1, 0);
+	CHECK(in_drop(drop, &r.f[0]));
+	sat_recv_free(rx);
+	repo_free(&r);
+}
+
 int main(void)
 {
 	return t_main((struct t_case[]){
 		{ "a repository through loss, repair symbols and a restart", test_lossy_with_restart },
 		{ "hostile packets and a lying file table", test_hostile },
+		{ "ferry.json waits for its signature, across a restart",
+		  test_config_waits_for_signature },
 		{ 0 } });
 }
