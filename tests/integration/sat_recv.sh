@@ -20,8 +20,9 @@ cleanup() {
 	ip netns del "$NS" 2>/dev/null
 }
 trap cleanup EXIT
-in_ns() { ip netns exec "$NS" "$@"; }
-in_ns sh -c 'ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo'
+# Background jobs are started with `ip netns exec` itself (which execs the
+# command), never through a shell function, so $! is the process to kill.
+ip netns exec "$NS" sh -c 'ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo'
 
 make_key county
 R=$T/repo
@@ -31,10 +32,10 @@ R=$T/repo
 SEND=239.255.7.1:5001 RECV=239.255.7.2:5002
 
 # The sky: sender -> lossy relay -> receivers.
-in_ns "$RELAY" --in "$SEND" --out "$RECV" --loss 0.1 --fade 200 --fade-every 2000 \
+ip netns exec "$NS" "$RELAY" --in "$SEND" --out "$RECV" --loss 0.1 --fade 200 --fade-every 2000 \
 	--seed "${FERRY_SAT_SEED:-$RANDOM}" --stats "$T/relay.stats" &
 relay=$!
-in_ns "$FERRY" sat send "$R" --group "$SEND" --rate "${FERRY_SAT_RATE:-512K}" --ttl 0 \
+ip netns exec "$NS" "$FERRY" sat send "$R" --group "$SEND" --rate "${FERRY_SAT_RATE:-512K}" --ttl 0 \
 	>"$T/send.log" 2>&1 &
 sender=$!
 
@@ -74,7 +75,7 @@ S2=$T/school2
 "$FERRY" store init "$S2" --trust "$T/county.pub" >/dev/null
 kills=0 cut=0 bad=0
 for i in $(seq 1 12); do
-	in_ns "$FERRY" sat recv "$S2" --group "$RECV" --channel main --sync-every 1 \
+	ip netns exec "$NS" "$FERRY" sat recv "$S2" --group "$RECV" --channel main --sync-every 1 \
 		>>"$T/recv2.log" 2>&1 &
 	pid=$!
 	sleep "0.$((2 + RANDOM % 7))$((RANDOM % 10))"
@@ -101,7 +102,7 @@ check "and its checkout is byte-identical" diff -r "$T/src" "$T/site2"
 # 3. A hostile stream beside the real one.
 S3=$T/school3
 "$FERRY" store init "$S3" --trust "$T/county.pub" >/dev/null
-in_ns python3 "$SRC/tests/integration/sat_hostile.py" "$RECV" 0 400 &
+ip netns exec "$NS" python3 "$SRC/tests/integration/sat_hostile.py" "$RECV" 0 400 &
 hostile=$!
 if timeout 90 ip netns exec "$NS" "$FERRY" sat recv "$S3" --group "$RECV" --channel main \
 	--until-installed --sync-every 1 --json >"$T/recv3.json" 2>"$T/recv3.log"; then
