@@ -113,13 +113,27 @@ static void test_schedule(void)
 	CHECK_EQ_U(sat_sched_object_pass(s, 1), 2);
 	sat_sched_free(s);
 
-	/* a budget of one block: blocks go one after the other */
+	/* a budget of one block and one slice: blocks go one after the other */
 	opts.mem_budget = 1;
+	opts.slices = 1;
 	CHECK_OK(sat_sched_new(&s, objs + 1, 2, &opts));
 	one_pass(s, &t);
 	for (uint32_t i = 0; i < 50; i++)
 		CHECK(t.seq[i].object == 0 && t.seq[i].sbn == 0 && t.seq[i].esi == i);
 	CHECK(t.seq[50].sbn == 1);
+	sat_sched_free(s);
+	/* eight slices: an eighth of each block, group after group, then the next */
+	opts.slices = 8;
+	CHECK_OK(sat_sched_new(&s, objs + 1, 2, &opts));
+	one_pass(s, &t);
+	CHECK_EQ_U(t.total, 132);
+	for (uint32_t i = 0; i < 6; i++)
+		CHECK(t.seq[i].object == 0 && t.seq[i].sbn == 0 && t.seq[i].esi == i);
+	CHECK(t.seq[6].object == 0 && t.seq[6].sbn == 1 && t.seq[6].esi == 0);
+	CHECK(t.seq[12].object == 1 && t.seq[12].esi == 0 && t.seq[16].object == 0);
+	CHECK(t.seq[16].esi == 6);
+	CHECK_EQ_U(t.count[0][0] + t.count[0][1], 100);
+	CHECK_EQ_U(t.count[1][0], 32);
 	sat_sched_free(s);
 
 	/* the naive baseline repeats the source symbols */
