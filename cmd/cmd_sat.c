@@ -55,8 +55,8 @@ static int send_progress(void *ctx, const struct sat_send_stats *st, const char 
 
 	if (stop_requested)
 		return -1;
-	if (ui->c->quiet || ui->c->json)
-		return 0;
+	if (ui->c->quiet)
+		return 0; /* with --json the lines still go to stderr */
 	status_text(text, sizeof(text), st);
 	if (ui->c->progress) {
 		double f = 0;

@@ -3,9 +3,10 @@
  * goes out next.  Pure bookkeeping, no I/O; carousel.h draws the policy.
  *
  * Every block is one entry in a flat array; a "round" walks a range of
- * that array turn by turn (symbol j of every block whose K exceeds j, then
- * j + 1, ...), which is how both the meta rounds and the bulk groups
- * interleave.  Each block remembers its pass; a round that completes moves
+ * that array turn by turn (symbol j of every block whose slice has a
+ * symbol j, then j + 1, ...), which is how both the meta rounds and the
+ * bulk groups interleave.  A bulk pass is cut in slices: slice s of group
+ * 0, of group 1, ..., then slice s + 1 of group 0, and so on.  Each block remembers its pass; a round that completes moves
  * its blocks to the next pass.
  */
 #include <string.h>
@@ -24,10 +25,11 @@ struct blk {
 };
 
 struct round {
-	size_t lo, hi;  /* blocks [lo, hi) */
-	size_t at;      /* next block to visit */
-	uint32_t j;     /* symbol index within the pass */
-	uint32_t maxk;
+	size_t lo, hi;     /* blocks [lo, hi) */
+	size_t at;         /* next block to visit */
+	uint32_t j;        /* symbol index within the slice */
+	uint32_t maxk;     /* the longest slice of a block */
+	uint32_t slice, slices; /* block i sends symbols [K*slice/slices, K*(slice+1)/slices) */
 };
 
 enum state { START_PASS, META, BULK };
@@ -42,6 +44,7 @@ struct sat_sched {
 	struct round round;
 	struct round saved;  /* the bulk round a meta round interrupted */
 	bool bulk_begun;     /* this pass's bulk has started */
+	uint32_t slice, slices; /* the bulk pass goes slice by slice */
 	enum state state;
 	uint64_t meta_every, since_meta, passes;
 	bool repeat;
@@ -60,28 +63,41 @@ size_t sat_encoder_bytes(uint32_t k, size_t t)
 	return ((size_t)2 * k + 250) * t;
 }
 
-static void round_start(struct round *r, const struct blk *b, size_t lo, size_t hi)
+static uint32_t slice_lo(uint32_t k, uint32_t slice, uint32_t slices)
+{
+	return (uint32_t)((uint64_t)k * slice / slices);
+}
+
+static void round_start(struct round *r, const struct blk *b, size_t lo, size_t hi,
+			uint32_t slice, uint32_t slices)
 {
 	r->lo = lo;
 	r->hi = hi;
 	r->at = lo;
 	r->j = 0;
 	r->maxk = 0;
-	for (size_t i = lo; i < hi; i++)
-		if (b[i].k > r->maxk)
-			r->maxk = b[i].k;
+	r->slice = slice;
+	r->slices = slices;
+	for (size_t i = lo; i < hi; i++) {
+		uint32_t n = slice_lo(b[i].k, slice + 1, slices) - slice_lo(b[i].k, slice, slices);
+
+		if (n > r->maxk)
+			r->maxk = n;
+	}
 }
 
-/* The next block of the round, or false when the round is over. */
+/* The next block of the round and its symbol index in the pass, or false
+ * when the round is over. */
 static bool round_next(struct round *r, const struct blk *b, size_t *blk, uint32_t *j)
 {
 	while (r->j < r->maxk) {
 		while (r->at < r->hi) {
 			size_t i = r->at++;
+			uint32_t first = slice_lo(b[i].k, r->slice, r->slices);
 
-			if (r->j < b[i].k) {
+			if (first + r->j < slice_lo(b[i].k, r->slice + 1, r->slices)) {
 				*blk = i;
-				*j = r->j;
+				*j = first + r->j;
 				return true;
 			}
 		}
@@ -177,6 +193,7 @@ int sat_sched_new(struct sat_sched **out, const struct sat_sched_object *objs, s
 	s->meta_every = opts->meta_every;
 	if (!s->meta_every)
 		s->meta_every = meta_syms * 9 > 1024 ? meta_syms * 9 : 1024;
+	s->slices = opts->slices ? opts->slices : SAT_SCHED_SLICES;
 	s->state = START_PASS;
 	*out = s;
 	return 0;
@@ -193,7 +210,7 @@ static void emit(const struct sat_sched *s, struct sat_sched_sym *out, size_t b,
 
 static void start_meta(struct sat_sched *s)
 {
-	round_start(&s->round, s->blocks, 0, s->nmeta);
+	round_start(&s->round, s->blocks, 0, s->nmeta, 0, 1);
 	s->state = META;
 	s->since_meta = 0;
 }
@@ -202,7 +219,7 @@ static void start_group(struct sat_sched *s)
 {
 	size_t lo = s->group ? s->group_end[s->group - 1] : s->nmeta;
 
-	round_start(&s->round, s->blocks, lo, s->group_end[s->group]);
+	round_start(&s->round, s->blocks, lo, s->group_end[s->group], s->slice, s->slices);
 }
 
 int sat_sched_next(struct sat_sched *s, struct sat_sched_sym *out)
@@ -216,6 +233,7 @@ int sat_sched_next(struct sat_sched *s, struct sat_sched_sym *out)
 		switch (s->state) {
 		case START_PASS:
 			s->group = 0;
+			s->slice = 0;
 			s->bulk_begun = false;
 			if (s->nmeta) {
 				start_meta(s);
@@ -255,11 +273,16 @@ int sat_sched_next(struct sat_sched *s, struct sat_sched_sym *out)
 				emit(s, out, b, j);
 				return 1;
 			}
-			round_done(s, s->round.lo, s->round.hi);
 			if (++s->group < s->ngroups) {
 				start_group(s);
 				break;
 			}
+			if (++s->slice < s->slices) {
+				s->group = 0;
+				start_group(s);
+				break;
+			}
+			round_done(s, s->nmeta, s->nblocks);
 			s->passes++;
 			s->state = START_PASS;
 			return 0;

@@ -273,9 +273,9 @@ static int take_attrs(struct scan *s, bool self_closing,
 	int rc;
 
 	for (;;) {
-		const char *name;
-		size_t n;
-		char *value;
+		const char *name = NULL;
+		size_t n = 0;
+		char *value = NULL;
 		bool had_space = s->off < s->len && is_space(s->p[s->off]);
 
 		skip_space(s);
