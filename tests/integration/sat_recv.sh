@@ -35,7 +35,7 @@ SEND=239.255.7.1:5001 RECV=239.255.7.2:5002
 ip netns exec "$NS" "$RELAY" --in "$SEND" --out "$RECV" --loss 0.1 --fade 200 --fade-every 2000 \
 	--seed "${FERRY_SAT_SEED:-$RANDOM}" --stats "$T/relay.stats" &
 relay=$!
-ip netns exec "$NS" "$FERRY" sat send "$R" --group "$SEND" --rate "${FERRY_SAT_RATE:-512K}" --ttl 0 \
+ip netns exec "$NS" "$FERRY" sat send "$R" --group "$SEND" --rate "${FERRY_SAT_RATE:-1M}" --ttl 0 \
 	>"$T/send.log" 2>&1 &
 sender=$!
 
