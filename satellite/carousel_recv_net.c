@@ -82,10 +82,10 @@ static int join6(int fd, const char *addr, uint16_t port, unsigned ifindex, cons
 int sat_recv_socket(int *fd_out, const char *group, const char *iface)
 {
 	char addr[128];
-	uint16_t port;
+	uint16_t port = 0;
 	unsigned ifindex = 0;
 	int one = 1, rcv = RCVBUF_BYTES, fd, r;
-	bool v6;
+	bool v6 = false;
 
 	r = split(addr, sizeof(addr), &port, &v6, group);
 	if (r < 0)

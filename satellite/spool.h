@@ -87,7 +87,9 @@ int spool_object_add(struct spool_object *o, uint32_t sbn, uint32_t esi, const v
 bool spool_object_block_ready(const struct spool_object *o, uint32_t sbn);
 
 /* Decodes block sbn from its spooled symbols and stores the result.
- * 0 done; -EAGAIN if more symbols are needed. */
+ * 0 done; -EAGAIN if more symbols are needed (a block that holds its
+ * K + LIMIT_RQ_EXTRA_SYMBOLS and still does not decode is emptied, so it
+ * can never be stuck full). */
 int spool_object_decode_block(struct spool_object *o, uint32_t sbn) FERRY_MUST_USE;
 
 /* Every block decoded. */

@@ -308,14 +308,23 @@ int spool_object_decode_block(struct spool_object *o, uint32_t sbn)
 	if (r == 0)
 		r = rq_decoder_decode(out, f.dec);
 	rq_decoder_free(f.dec);
-	if (r == -EAGAIN)
-		b->tried_at = b->nesi;
-	if (r < 0)
-		return r;
 	dec = spool_block_path(o, sbn, "dec");
 	sym = spool_block_path(o, sbn, "sym");
 	if (!dec || !sym)
 		return -ENOMEM;
+	if (r == -EAGAIN && b->nesi >= spool_block_cap(b)) {
+		/* K + 64 symbols that do not determine the block: not RaptorQ's
+		 * doing (odds far below 1e-20) but someone's; start it over. */
+		(void)unlink(sym);
+		mem_free(b->esi);
+		b->esi = NULL;
+		b->nesi = b->cap = b->tried_at = 0;
+		return -EAGAIN;
+	}
+	if (r == -EAGAIN)
+		b->tried_at = b->nesi;
+	if (r < 0)
+		return r;
 	r = fs_write_atomic(dec, out, b->length);
 	if (r < 0)
 		return r;
