@@ -181,6 +181,11 @@ static void free_known(struct known *k, size_t n)
 /* TOIs, passes carried over, the FDT. */
 static int assign(struct sender *s, struct known *nk, struct flute_fdt *fdt)
 {
+	/* where each known object's schedule had got to */
+	for (size_t o = 0; s->sched && o < s->nobj; o++)
+		if (s->file_of[o] != SIZE_MAX)
+			s->known[s->file_of[o]].pass = sat_sched_object_pass(s->sched, (uint32_t)o);
+
 	for (size_t i = 0; i < s->repo.n; i++) {
 		const struct sat_file *f = &s->repo.files[i];
 		const struct known *old = find_known(s, f, i);
@@ -193,9 +198,7 @@ static int assign(struct sender *s, struct known *nk, struct flute_fdt *fdt)
 		memcpy(nk[i].sha256, f->sha256, 32);
 		if (old) {
 			nk[i].toi = old->toi;
-			for (size_t o = 0; o < s->nobj && s->sched; o++)
-				if (s->file_of[o] != SIZE_MAX && s->toi_of[o] == old->toi)
-					pass = sat_sched_object_pass(s->sched, (uint32_t)o);
+			pass = old->pass;
 		} else {
 			nk[i].toi = s->next_toi++;
 			if (s->next_toi == 0)
@@ -419,9 +422,13 @@ static int loop(struct sender *s)
 			if (s->o->passes && s->st.passes >= s->o->passes)
 				return 0;
 			rc = rescan(s, false);
-			if (rc < 0)
-				return rc;
-			if (rc > 0) {
+			if (rc < 0) {
+				/* e.g. gc removed a pack while it was read: keep going */
+				snprintf(event, sizeof(event), "rescan failed, the carousel goes on: %s",
+					 err_text(rc));
+				if (report(s, event) < 0)
+					return 0;
+			} else if (rc > 0) {
 				snprintf(event, sizeof(event),
 					 "repository changed: FDT instance %u, %zu files",
 					 s->fdt_instance, s->repo.n);
