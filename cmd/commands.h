@@ -20,5 +20,13 @@ int cmd_gc(struct cli *c, int argc, char **argv);
 int cmd_usb_export(struct cli *c, int argc, char **argv);
 int cmd_usb_request(struct cli *c, int argc, char **argv);
 int cmd_usb_import(struct cli *c, int argc, char **argv);
+int cmd_sat(struct cli *c, int argc, char **argv); /* cmd/cmd_sat.c: send, recv */
+/* cmd/cmd_sat_recv.c, dispatched by cmd_sat(): */
+#define SAT_RECV_USAGE                                                                     \
+	"sat recv STORE --group ADDR:PORT [--spool DIR] [--drop DIR] [--iface IF] [--tsi N]\n" \
+	"             [--channel NAME]... [--sync-every S] [--exit-when-idle S | --until-installed]"
+#define SAT_STATUS_USAGE "sat status STORE [--spool DIR] [--drop DIR] [--json]"
+int cmd_sat_recv(struct cli *c, int argc, char **argv);
+int cmd_sat_status(struct cli *c, int argc, char **argv);
 
 #endif

@@ -32,6 +32,7 @@ static const struct cli_command commands[] = {
 	  "usb export SRC DEST [--channel NAME]... [--max-size SIZE] [--for REQUEST] [--json]" },
 	{ "usb", "request", cmd_usb_request, "usb request STORE DEST [--json]" },
 	{ "usb", "import", cmd_usb_import, "usb import STORE SRC [--channel NAME]... [--wait] [--json]" },
+	{ NULL, "sat", cmd_sat, "sat send|recv|status ... (ferry sat send: see docs/satellite.md)" },
 };
 
 static void help(FILE *f)
