@@ -17,6 +17,7 @@
 #include "manifests/repo.h"
 #include "sync/fetch.h"
 #include "sync/plan.h"
+#include "sync/plan_delta.h"
 #include "sync/source.h"
 #include "sync/store.h"
 #include "sync/trust.h"
@@ -268,6 +269,21 @@ static int load_packs(struct run *r)
 	return 0;
 }
 
+/* Applies the deltas chosen for the plan (plan_delta.h) before the chunks
+ * are fetched; the chunks of a delta that fails stay in the plan. */
+static int apply_deltas(struct run *r, struct sync_channel *ch, struct plan_deltas *pd,
+			struct plan *p)
+{
+	struct delta_apply_stats ds;
+	int e = delta_apply_plan(&ds, pd, p, r->st, r->src, r->nsrc, on_log, r);
+
+	ch->deltas_applied = ds.applied;
+	ch->deltas_failed = ds.failed;
+	r->res->chunks += ds.chunks;
+	r->res->bytes_written += ds.bytes_written;
+	return e;
+}
+
 /* Brings in the release head h names (from source from): its manifest,
  * its signature, the plan, and — unless --dry-run — the chunks. */
 static int sync_release(struct run *r, struct sync_channel *ch, const struct mf_head *h,
@@ -275,10 +291,12 @@ static int sync_release(struct run *r, struct sync_channel *ch, const struct mf_
 			const struct mgit_oid *old_tree)
 {
 	struct mgit_oid commit, tree;
+	struct plan_deltas pd;
 	struct plan p;
 	int e;
 
 	plan_init(&p);
+	plan_deltas_init(&pd);
 	memcpy(commit.id, h->commit, MGIT_OID_LEN);
 	e = source_import_git(&r->src[from], r->st);
 	if (e == 0)
@@ -289,14 +307,21 @@ static int sync_release(struct run *r, struct sync_channel *ch, const struct mf_
 		e = load_packs(r);
 	if (e == 0)
 		e = plan_locate(&p, r->src, r->nsrc);
+	if (e == 0 && !r->o->no_deltas)
+		e = plan_deltas_choose(&pd, &p, r->st, old_tree, &tree, r->o->filters, r->src,
+				       r->nsrc);
 	if (e < 0) {
 		r->res->trust_failure |= e == -EKEYREJECTED || e == -EBADMSG;
 		ch->state = SYNC_REFUSED;
 		snprintf(ch->reason, sizeof(ch->reason), "%s", err_detail());
 		say(r, "%s", ch->reason);
 		plan_release(&p);
+		plan_deltas_release(&pd);
 		return e == -ENOMEM ? e : 0;
 	}
+	ch->deltas = pd.n;
+	ch->delta_bytes = pd.delta_bytes;
+	ch->delta_saved = pd.replaced_bytes > pd.delta_bytes ? pd.replaced_bytes - pd.delta_bytes : 0;
 	ch->files = p.files;
 	ch->missing_chunks = p.n;
 	ch->fetch_bytes = p.stored_bytes;
@@ -305,9 +330,10 @@ static int sync_release(struct run *r, struct sync_channel *ch, const struct mf_
 	ch->version = h->version;
 	if (r->o->dry_run)
 		ch->state = SYNC_PLANNED;
-	else if ((e = check_space(r, ch, &p)) == 0)
+	else if ((e = check_space(r, ch, &p)) == 0 && (e = apply_deltas(r, ch, &pd, &p)) == 0)
 		e = carry_out(r, ch, &p, h, head, &commit);
 	plan_release(&p);
+	plan_deltas_release(&pd);
 	return e;
 }
 
