@@ -66,6 +66,9 @@ for tag in "$@"; do
 	sync_check "$tag" "$S"
 done
 check "the publisher's repository verifies (delta entries, meta/deltas)" "$FERRY" verify "$R"
+"$FERRY" pack "$R" book/philosophy "$T/tree" --key "$T/county" >"$T/again.out"
+grep -q "nothing changed" "$T/again.out" && ok "an unchanged folder still publishes nothing" ||
+	fail "republish: $(cat "$T/again.out")"
 
 # A mirror whose delta entries are corrupted: dropped, chunks fetched.
 "$FERRY" store init "$T/school2" --trust "$T/county.pub" >/dev/null
