@@ -49,6 +49,7 @@
 #define LIMIT_DELTA_BYTES LIMIT_CHUNK_MAX
 #define LIMIT_DELTA_RECORDS (1u << 18)
 #define LIMIT_DELTA_LIST_BYTES (64u << 20)
+#define LIMIT_DELTA_BLOBS 16u                    /* meta/deltas/<version> blobs */
 
 /* Satellite FEC: the RaptorQ profile of DESIGN §7 (RFC 6330 allows more;
  * these bound what a receiver accepts and allocates). */

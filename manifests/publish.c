@@ -301,7 +301,8 @@ static int prepare(struct publish *p)
 		struct mgit_oid prev;
 
 		memcpy(prev.id, p->prev.commit, MGIT_OID_LEN);
-		r = mf_deltas_new(&p->deltas, p->git, p->has_prev ? &prev : NULL, p->o);
+		r = mf_deltas_new(&p->deltas, p->git, p->has_prev ? &prev : NULL,
+				  p->has_prev ? p->prev.version + 1 : 1, p->o);
 	}
 	return r;
 }

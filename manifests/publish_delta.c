@@ -9,6 +9,7 @@
  */
 #include "manifests/publish_delta.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -17,6 +18,7 @@
 #include "core/limits.h"
 #include "core/mem.h"
 #include "manifests/pointer.h"
+#include "manifests/release_deltas.h"
 #include "packager/delta.h"
 #include "packager/pack.h"
 
@@ -31,12 +33,15 @@ struct mf_deltas {
 	unsigned depth;
 	int level;
 	uint64_t max_file;
-	struct mgit_oid trees[16]; /* previous releases, newest first */
+	struct mgit_oid trees[LIMIT_DELTA_BLOBS]; /* previous releases, newest first */
 	unsigned ntrees;
-	struct delta_list prev;   /* the previous release's meta/deltas */
-	struct mgit_oid prev_blob; /* ... and its blob, if it had one */
-	bool has_prev_blob;
-	struct delta_list list;   /* what this release offers */
+	uint64_t version;         /* of the new release */
+	struct {                  /* the previous release's meta/deltas/ blobs */
+		uint64_t version;
+		struct mgit_oid blob;
+	} blobs[LIMIT_DELTA_BLOBS];
+	unsigned nblobs;
+	struct delta_list list;   /* deltas this release makes, then lists */
 	struct want *wants;
 	size_t nwants, capwants;
 	uint64_t changed;         /* files whose pointer differs from prev */
@@ -52,16 +57,29 @@ void mf_deltas_free(struct mf_deltas *d)
 		mf_pointer_release(&d->wants[i].target);
 	}
 	mem_free(d->wants);
-	delta_list_release(&d->prev);
 	delta_list_release(&d->list);
 	buf_release(&d->blob);
 	mem_free(d);
 }
 
-/* Reads the previous release's trees (depth of them) and its meta/deltas. */
+static int keep_blob(uint64_t version, const struct mgit_oid *blob, void *ctx)
+{
+	struct mf_deltas *d = ctx;
+
+	if (d->nblobs == LIMIT_DELTA_BLOBS)
+		return err_set(-EFBIG, "more than %u delta lists", LIMIT_DELTA_BLOBS);
+	d->blobs[d->nblobs].version = version;
+	d->blobs[d->nblobs].blob = *blob;
+	d->nblobs++;
+	return 0;
+}
+
+/* Reads the previous release's trees (depth of them) and the names of its
+ * meta/deltas/ blobs. */
 static int load_history(struct mf_deltas *d, const struct mgit_oid *prev)
 {
 	struct mgit_oid at = *prev;
+	struct delta_list l;
 	int r = 0;
 
 	while (d->ntrees < d->depth) {
@@ -78,20 +96,13 @@ static int load_history(struct mf_deltas *d, const struct mgit_oid *prev)
 		if (!more)
 			break;
 	}
-	if (mgit_tree_get(&d->prev_blob, d->git, &d->trees[0], "meta/deltas") < 0) {
-		err_clear();
-		return 0;
-	}
-	d->has_prev_blob = true;
-	buf_reset(&d->blob);
-	r = mgit_blob_read(&d->blob, d->git, &d->prev_blob, LIMIT_DELTA_LIST_BYTES);
-	if (r == 0)
-		r = delta_list_parse(&d->prev, d->blob.data, d->blob.len);
-	return r < 0 ? err_keep(r, "the previous release's meta/deltas") : 0;
+	r = mf_release_deltas_read(&l, d->git, &d->trees[0], keep_blob, d);
+	delta_list_release(&l);
+	return r < 0 ? err_keep(r, "the previous release's deltas") : 0;
 }
 
 int mf_deltas_new(struct mf_deltas **out, struct mgit *git, const struct mgit_oid *prev,
-		  const struct mf_publish_opts *o)
+		  uint64_t version, const struct mf_publish_opts *o)
 {
 	struct mf_deltas *d = mem_calloc(1, sizeof(*d));
 	int r = 0;
@@ -99,17 +110,17 @@ int mf_deltas_new(struct mf_deltas **out, struct mgit *git, const struct mgit_oi
 	if (!d)
 		return -ENOMEM;
 	d->git = git;
+	d->version = version;
 	d->off = o->no_deltas || !prev;
 	d->depth = o->delta_depth ? o->delta_depth : DELTA_DEPTH_DEFAULT;
 	d->level = o->delta_level ? o->delta_level : CODEC_DELTA_LEVEL_DEFAULT;
 	d->max_file = o->delta_max ? o->delta_max : DELTA_MAX_FILE_DEFAULT;
 	buf_init(&d->blob, LIMIT_DELTA_LIST_BYTES > LIMIT_POINTER_BYTES ? LIMIT_DELTA_LIST_BYTES
 									 : LIMIT_POINTER_BYTES);
-	delta_list_init(&d->prev);
 	delta_list_init(&d->list);
-	if (d->depth > sizeof(d->trees) / sizeof(d->trees[0]))
-		r = err_set(-EINVAL, "delta depth %u is over %zu releases", d->depth,
-			    sizeof(d->trees) / sizeof(d->trees[0]));
+	if (d->depth > LIMIT_DELTA_BLOBS - 1)
+		r = err_set(-EINVAL, "delta depth %u is over %u releases", d->depth,
+			    LIMIT_DELTA_BLOBS - 1);
 	if (r == 0 && d->max_file > LIMIT_DELTA_FILE_BYTES)
 		r = err_set(-EINVAL, "delta maximum file size is over %u bytes",
 			    LIMIT_DELTA_FILE_BYTES);
@@ -168,6 +179,7 @@ int mf_deltas_file(struct mf_deltas *d, const char *path, const struct mgit_oid 
 		   const struct pack_file *f)
 {
 	AUTO_FREE char *gitpath = NULL;
+	struct mgit_oid old;
 	int r = 0;
 
 	if (d->off)
@@ -175,36 +187,30 @@ int mf_deltas_file(struct mf_deltas *d, const char *path, const struct mgit_oid 
 	gitpath = fs_join("files", path);
 	if (!gitpath)
 		return -ENOMEM;
+	/* Deltas are made once, by the release in which the file changes;
+	 * later releases carry that release's blob over. */
+	if (mgit_tree_get(&old, d->git, &d->trees[0], gitpath) == 0 && mgit_oid_eq(&old, blob))
+		return 0;
+	err_clear();
+	d->changed++;
 	for (unsigned k = 0; r == 0 && k < d->ntrees; k++) {
-		struct mgit_oid old;
 		struct mf_pointer base;
-		const struct delta_rec *carried;
 
 		if (mgit_tree_get(&old, d->git, &d->trees[k], gitpath) < 0) {
 			err_clear();
-			if (k == 0)
-				d->changed++;
-			continue; /* a new path then */
+			continue; /* the path is newer than that release */
 		}
 		if (mgit_oid_eq(&old, blob))
 			continue;
-		if (k == 0)
-			d->changed++;
 		buf_reset(&d->blob);
 		r = mgit_blob_read(&d->blob, d->git, &old, LIMIT_POINTER_BYTES);
 		if (r == 0)
 			r = mf_pointer_parse(&base, d->blob.data, d->blob.len);
 		if (r < 0)
 			return err_keep(r, "%s: an earlier release's pointer", path);
-		if (memcmp(base.hash.b, f->hash.b, SHA256_LEN) == 0) {
-			mf_pointer_release(&base);
-			continue;
-		}
-		carried = delta_list_find(&d->prev, &base.hash, &f->hash);
-		if (carried)
-			r = delta_list_add(&d->list, carried);
-		else if (base.size && f->size && base.size <= d->max_file &&
-			 f->size <= d->max_file && !wanted(d, &base.hash, &f->hash))
+		if (memcmp(base.hash.b, f->hash.b, SHA256_LEN) != 0 && base.size && f->size &&
+		    base.size <= d->max_file && f->size <= d->max_file &&
+		    !wanted(d, &base.hash, &f->hash))
 			r = add_want(d, &base, f);
 		mf_pointer_release(&base);
 	}
@@ -340,20 +346,20 @@ static int by_name(const void *a, const void *b)
 }
 
 /* Adds the packs of every listed delta to the release's packs. */
-static int add_packs(struct mf_deltas *d, const char *table_path, const char *packs_dir,
-		     struct pack_result *pr)
+static int add_packs(const struct delta_list *list, const char *table_path,
+		     const char *packs_dir, struct pack_result *pr)
 {
 	struct chunk_table *t = NULL;
 	int r = chunk_table_open(&t, table_path);
 
-	for (size_t i = 0; r == 0 && i < d->list.n; i++) {
+	for (size_t i = 0; r == 0 && i < list->n; i++) {
 		struct chunk_rec rec;
 		const struct sha256 *name;
 		struct sha256 *g;
 		AUTO_FREE char *path = NULL;
 		uint64_t size = 0;
 
-		if (chunk_table_find(t, &d->list.recs[i].id, &rec) < 0 ||
+		if (chunk_table_find(t, &list->recs[i].id, &rec) < 0 ||
 		    rec.type != PACK_ENTRY_DELTA) {
 			r = err_set(-ENOENT, "a delta the release lists is in no pack");
 			break;
@@ -410,42 +416,76 @@ static int make_all(struct maker *m, const char *table_path)
 	return r;
 }
 
+/* Lists a carried-over blob: its tree entry and its records. */
+static int carry_blob(struct mf_deltas *d, struct mgit_tree *tree, struct delta_list *listed,
+		      uint64_t version, const struct mgit_oid *blob)
+{
+	char name[64];
+	struct delta_list l;
+	int r;
+
+	snprintf(name, sizeof(name), RELEASE_DELTAS_DIR "/%llu", (unsigned long long)version);
+	buf_reset(&d->blob);
+	r = mgit_blob_read(&d->blob, d->git, blob, LIMIT_DELTA_LIST_BYTES);
+	if (r == 0)
+		r = delta_list_parse(&l, d->blob.data, d->blob.len);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; r == 0 && i < l.n; i++)
+		r = delta_list_add(listed, &l.recs[i]);
+	delta_list_release(&l);
+	return r < 0 ? r : mgit_tree_put(tree, name, blob);
+}
+
+/* This release's own blob, if it made any delta. */
+static int put_new_blob(struct mf_deltas *d, struct mgit_tree *tree, struct delta_list *listed)
+{
+	char name[64];
+	struct mgit_oid oid;
+	int r = 0;
+
+	if (d->list.n == 0)
+		return 0;
+	delta_list_sort(&d->list);
+	snprintf(name, sizeof(name), RELEASE_DELTAS_DIR "/%llu", (unsigned long long)d->version);
+	buf_reset(&d->blob);
+	r = delta_list_format(&d->blob, &d->list);
+	if (r == 0)
+		r = mgit_blob_write(&oid, d->git, d->blob.data, d->blob.len);
+	for (size_t i = 0; r == 0 && i < d->list.n; i++)
+		r = delta_list_add(listed, &d->list.recs[i]);
+	return r < 0 ? r : mgit_tree_put(tree, name, &oid);
+}
+
 int mf_deltas_finish(struct mf_deltas *d, struct mgit_tree *tree, const char *packs_dir,
 		     const char *table_path, struct pack_result *pr, struct mf_publish_result *res)
 {
 	struct maker m = { .d = d, .packs_dir = packs_dir, .res = res };
+	struct delta_list listed;
 	struct timespec t0, t1;
-	struct mgit_oid oid;
 	int r = 0;
 
 	if (d->off)
 		return 0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (d->changed == 0) {
-		/* Nothing changed: the previous list, byte for byte. */
-		delta_list_release(&d->list);
-		d->list = d->prev;
-		delta_list_init(&d->prev);
-	} else {
+	delta_list_init(&listed);
+	if (d->changed)
 		r = make_all(&m, table_path);
-	}
-	delta_list_sort(&d->list);
-	if (r == 0 && d->list.n)
-		r = add_packs(d, table_path, packs_dir, pr);
-	if (r == 0 && d->changed == 0 && d->has_prev_blob) {
-		r = mgit_tree_put(tree, "meta/deltas", &d->prev_blob);
-	} else if (r == 0 && d->list.n) {
-		buf_reset(&d->blob);
-		r = delta_list_format(&d->blob, &d->list);
-		if (r == 0)
-			r = mgit_blob_write(&oid, d->git, d->blob.data, d->blob.len);
-		if (r == 0)
-			r = mgit_tree_put(tree, "meta/deltas", &oid);
-	}
-	for (size_t i = 0; i < d->list.n; i++) {
+	if (r == 0)
+		r = put_new_blob(d, tree, &listed);
+	/* Blobs of the last depth releases are carried over as they are (all
+	 * of them when nothing changed, so the tree stays the same). */
+	for (unsigned i = 0; r == 0 && i < d->nblobs; i++)
+		if (!d->changed || d->version - d->blobs[i].version < d->depth)
+			r = carry_blob(d, tree, &listed, d->blobs[i].version, &d->blobs[i].blob);
+	delta_list_sort(&listed);
+	if (r == 0 && listed.n)
+		r = add_packs(&listed, table_path, packs_dir, pr);
+	for (size_t i = 0; i < listed.n; i++) {
 		res->deltas++;
-		res->delta_bytes += d->list.recs[i].size;
+		res->delta_bytes += listed.recs[i].size;
 	}
+	delta_list_release(&listed);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	res->delta_seconds =
 	    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;

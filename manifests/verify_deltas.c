@@ -1,8 +1,8 @@
 /*
- * verify_deltas.c — `ferry verify` on a release's meta/deltas: the list
- * parses strictly (packager/delta.h), and every delta it names is an entry
- * of type PACK_ENTRY_DELTA, of the listed sizes, in one of the release's
- * packs.  The entries' bytes themselves are checked with every pack
+ * verify_deltas.c — `ferry verify` on a release's meta/deltas/: every
+ * blob parses strictly (release_deltas.h, packager/delta.h), and every
+ * delta listed is an entry of type PACK_ENTRY_DELTA, of the listed sizes,
+ * in one of the release's packs.  The entries' bytes themselves are checked with every pack
  * (pack_verify(): hash of the stored bytes, one frame of the target's
  * size); only a school applying a delta has the base to go further.
  */
@@ -11,6 +11,7 @@
 
 #include "core/codec_text.h"
 #include "core/limits.h"
+#include "manifests/release_deltas.h"
 #include "manifests/verify_int.h"
 #include "packager/delta.h"
 
@@ -30,20 +31,11 @@ void vfy_check_deltas(struct vfy *v, struct mgit *git, const char *channel,
 		      const struct mgit_oid *tree, struct pack_index **packs, size_t npacks,
 		      bool any_pack)
 {
-	struct mgit_oid blob;
 	struct delta_list l;
-	struct buf b;
 	char hex[2 * SHA256_LEN + 1];
 
-	if (mgit_tree_get(&blob, git, tree, "meta/deltas") < 0) {
-		err_clear(); /* a release without deltas */
-		return;
-	}
-	buf_init(&b, LIMIT_DELTA_LIST_BYTES);
-	if (mgit_blob_read(&b, git, &blob, LIMIT_DELTA_LIST_BYTES) < 0 ||
-	    delta_list_parse(&l, b.data, b.len) < 0) {
+	if (mf_release_deltas_read(&l, git, tree, NULL, NULL) < 0) {
 		vfy_report(v, "%s: %s", channel, err_detail());
-		buf_release(&b);
 		return;
 	}
 	for (size_t i = 0; !any_pack && i < l.n; i++) {
@@ -54,5 +46,4 @@ void vfy_check_deltas(struct vfy *v, struct mgit *git, const char *channel,
 			   hex);
 	}
 	delta_list_release(&l);
-	buf_release(&b);
 }

@@ -7,7 +7,8 @@
  * compressed against the old one (`zstd --patch-from`, codec.h) is often
  * several times smaller.  A delta is stored in a pack as an entry of type
  * PACK_ENTRY_DELTA, named by the SHA-256 of its stored bytes, and a
- * release lists the deltas it offers in its git tree as meta/deltas:
+ * release lists the deltas it offers in its git tree, in one or more blobs
+ * under meta/deltas/ (manifests/release_deltas.h), each in this format:
  *
  *     ferry-deltas 1
  *     <base sha256> <target sha256> <delta id> <delta bytes> <target bytes>

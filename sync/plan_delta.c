@@ -8,6 +8,7 @@
 #include "core/limits.h"
 #include "core/mem.h"
 #include "manifests/catalog.h"
+#include "manifests/release_deltas.h"
 #include "packager/delta.h"
 
 void plan_deltas_init(struct plan_deltas *pd)
@@ -163,23 +164,15 @@ int plan_deltas_choose(struct plan_deltas *pd, const struct plan *p, struct stor
 		       const char *const *filters, struct source *src, size_t nsrc)
 {
 	struct choose c = { .pd = pd, .st = st, .filters = filters, .src = src, .nsrc = nsrc };
-	struct mgit_oid blob;
 	int r;
 
 	if (!old_tree || p->n == 0)
 		return 0;
-	if (mgit_tree_get(&blob, st->git, new_tree, "meta/deltas") < 0) {
-		err_clear();
-		return 0;
-	}
-	buf_init(&c.blob, LIMIT_DELTA_LIST_BYTES > LIMIT_POINTER_BYTES ? LIMIT_DELTA_LIST_BYTES
-									: LIMIT_POINTER_BYTES);
-	r = mgit_blob_read(&c.blob, st->git, &blob, LIMIT_DELTA_LIST_BYTES);
-	if (r == 0)
-		r = delta_list_parse(&c.list, c.blob.data, c.blob.len);
+	buf_init(&c.blob, LIMIT_POINTER_BYTES);
+	r = mf_release_deltas_read(&c.list, st->git, new_tree, NULL, NULL);
 	if (r < 0)
-		r = err_set(r, "release: meta/deltas: %s", err_detail());
-	if (r == 0)
+		r = err_set(r, "release: %s", err_detail());
+	if (r == 0 && c.list.n)
 		r = mgit_tree_diff(st->git, old_tree, new_tree, "files", on_changed, &c);
 	delta_list_release(&c.list);
 	buf_release(&c.blob);
