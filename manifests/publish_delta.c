@@ -35,16 +35,16 @@ struct mf_deltas {
 	uint64_t max_file;
 	struct mgit_oid trees[LIMIT_DELTA_BLOBS]; /* previous releases, newest first */
 	unsigned ntrees;
-	uint64_t version;         /* of the new release */
-	struct {                  /* the previous release's meta/deltas/ blobs */
+	uint64_t version; /* of the new release */
+	struct {	  /* the previous release's meta/deltas/ blobs */
 		uint64_t version;
 		struct mgit_oid blob;
 	} blobs[LIMIT_DELTA_BLOBS];
 	unsigned nblobs;
-	struct delta_list list;   /* deltas this release makes, then lists */
+	struct delta_list list; /* deltas this release makes, then lists */
 	struct want *wants;
 	size_t nwants, capwants;
-	uint64_t changed;         /* files whose pointer differs from prev */
+	uint64_t changed; /* files whose pointer differs from prev */
 	struct buf blob;
 };
 
@@ -116,7 +116,7 @@ int mf_deltas_new(struct mf_deltas **out, struct mgit *git, const struct mgit_oi
 	d->level = o->delta_level ? o->delta_level : CODEC_DELTA_LEVEL_DEFAULT;
 	d->max_file = o->delta_max ? o->delta_max : DELTA_MAX_FILE_DEFAULT;
 	buf_init(&d->blob, LIMIT_DELTA_LIST_BYTES > LIMIT_POINTER_BYTES ? LIMIT_DELTA_LIST_BYTES
-									 : LIMIT_POINTER_BYTES);
+									: LIMIT_POINTER_BYTES);
 	delta_list_init(&d->list);
 	if (d->depth > LIMIT_DELTA_BLOBS - 1)
 		r = err_set(-EINVAL, "delta depth %u is over %u releases", d->depth,
@@ -291,9 +291,12 @@ static int store_delta(struct maker *m, const struct sha256 *id, uint32_t target
 		m->recs = g;
 		m->caprecs = cap;
 	}
-	m->recs[m->nrecs++] = (struct chunk_rec){
-		.id = *id, .pack = chunk_table_pack_count(m->table) + (uint32_t)m->nnew,
-		.stored_len = (uint32_t)n, .raw_len = target_size, .type = PACK_ENTRY_DELTA };
+	m->recs[m->nrecs++] =
+	    (struct chunk_rec){.id = *id,
+			       .pack = chunk_table_pack_count(m->table) + (uint32_t)m->nnew,
+			       .stored_len = (uint32_t)n,
+			       .raw_len = target_size,
+			       .type = PACK_ENTRY_DELTA};
 	m->res->deltas_new++;
 	m->res->deltas_new_bytes += n;
 	return 0;
@@ -302,11 +305,12 @@ static int store_delta(struct maker *m, const struct sha256 *id, uint32_t target
 /* Makes one wanted pair's delta, if worth it, and lists it. */
 static int make_one(struct maker *m, const struct want *w)
 {
-	struct delta_rec rec = { .base = w->base.hash, .target = w->target.hash,
-				 .target_size = (uint32_t)w->target.size };
+	struct delta_rec rec = {.base = w->base.hash,
+				.target = w->target.hash,
+				.target_size = (uint32_t)w->target.size};
 	struct chunk_rec found;
-	uint64_t cost = delta_chunk_cost(w->target.chunks, w->target.nchunks, w->base.chunks,
-					 w->base.nchunks);
+	uint64_t cost =
+	    delta_chunk_cost(w->target.chunks, w->target.nchunks, w->base.chunks, w->base.nchunks);
 	int r;
 
 	r = delta_file_read(&m->base, m->reader, w->base.chunks, w->base.nchunks, w->base.size,
@@ -346,8 +350,8 @@ static int by_name(const void *a, const void *b)
 }
 
 /* Adds the packs of every listed delta to the release's packs. */
-static int add_packs(const struct delta_list *list, const char *table_path,
-		     const char *packs_dir, struct pack_result *pr)
+static int add_packs(const struct delta_list *list, const char *table_path, const char *packs_dir,
+		     struct pack_result *pr)
 {
 	struct chunk_table *t = NULL;
 	int r = chunk_table_open(&t, table_path);
@@ -460,7 +464,7 @@ static int put_new_blob(struct mf_deltas *d, struct mgit_tree *tree, struct delt
 int mf_deltas_finish(struct mf_deltas *d, struct mgit_tree *tree, const char *packs_dir,
 		     const char *table_path, struct pack_result *pr, struct mf_publish_result *res)
 {
-	struct maker m = { .d = d, .packs_dir = packs_dir, .res = res };
+	struct maker m = {.d = d, .packs_dir = packs_dir, .res = res};
 	struct delta_list listed;
 	struct timespec t0, t1;
 	int r = 0;

@@ -49,7 +49,7 @@ int mf_release_deltas_read(struct delta_list *out, struct mgit *git, const struc
 			   int (*each)(uint64_t version, const struct mgit_oid *blob, void *ctx),
 			   void *ctx)
 {
-	struct rd rd = { .out = out, .git = git, .each = each, .ctx = ctx };
+	struct rd rd = {.out = out, .git = git, .each = each, .ctx = ctx};
 	int r;
 
 	delta_list_init(out);

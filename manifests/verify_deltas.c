@@ -42,8 +42,8 @@ void vfy_check_deltas(struct vfy *v, struct mgit *git, const char *channel,
 		if (delta_in_packs(&l.recs[i], packs, npacks))
 			continue;
 		hex_encode(hex, l.recs[i].id.b, SHA256_LEN);
-		vfy_report(v, "%s: meta/deltas: delta %s is in none of the release's packs", channel,
-			   hex);
+		vfy_report(v, "%s: meta/deltas: delta %s is in none of the release's packs",
+			   channel, hex);
 	}
 	delta_list_release(&l);
 }

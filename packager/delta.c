@@ -219,7 +219,7 @@ int delta_reader_new(struct delta_reader **out, const struct chunk_table *table,
 	dr->idx = mem_calloc(dr->npacks + 1, sizeof(*dr->idx));
 	dr->entry = mem_alloc(PACK_ENTRY_HEADER_LEN + LIMIT_CHUNK_MAX);
 	r = dr->packs_dir && dr->idx && dr->entry ? codec_new(&dr->codec, CODEC_LEVEL_DEFAULT)
-						   : -ENOMEM;
+						  : -ENOMEM;
 	if (r < 0) {
 		delta_reader_free(dr);
 		return r;
@@ -351,10 +351,11 @@ uint64_t delta_chunk_cost(const struct chunk_ref *target, size_t ntarget,
 	return cost;
 }
 
-int delta_make(struct buf *out, struct codec *c, const void *base, size_t nbase,
-	       const void *target, size_t ntarget, uint64_t chunk_cost, int level)
+int delta_make(struct buf *out, struct codec *c, const void *base, size_t nbase, const void *target,
+	       size_t ntarget, uint64_t chunk_cost, int level)
 {
-	uint64_t worth = chunk_cost / 100 * DELTA_KEEP_PCT + chunk_cost % 100 * DELTA_KEEP_PCT / 100;
+	uint64_t worth =
+	    chunk_cost / 100 * DELTA_KEEP_PCT + chunk_cost % 100 * DELTA_KEEP_PCT / 100;
 	size_t cap, len = 0;
 	int r;
 

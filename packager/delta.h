@@ -42,8 +42,8 @@
 #include "packager/codec.h"
 
 #define DELTA_LIST_MAGIC "ferry-deltas 1"
-#define DELTA_DEPTH_DEFAULT 3u                 /* releases back a base may come from */
-#define DELTA_MAX_FILE_DEFAULT (64u << 20)     /* largest file a delta is made for */
+#define DELTA_DEPTH_DEFAULT 3u		   /* releases back a base may come from */
+#define DELTA_MAX_FILE_DEFAULT (64u << 20) /* largest file a delta is made for */
 /* A delta is kept only if it costs at most this many percent of the
  * chunks it replaces (entry headers counted on both sides). */
 #define DELTA_KEEP_PCT 80u
@@ -52,7 +52,7 @@ struct delta_rec {
 	struct sha256 base;   /* whole-file hash of the old version */
 	struct sha256 target; /* whole-file hash of the new version */
 	struct sha256 id;     /* the delta entry's ID: SHA-256 of its bytes */
-	uint32_t size;        /* the delta's stored bytes */
+	uint32_t size;	      /* the delta's stored bytes */
 	uint32_t target_size; /* the new version's size */
 };
 
@@ -111,7 +111,7 @@ uint64_t delta_chunk_cost(const struct chunk_ref *target, size_t ntarget,
  * it is worth it: PACK_ENTRY_HEADER_LEN + size <= DELTA_KEEP_PCT percent
  * of chunk_cost, and size <= LIMIT_DELTA_BYTES.  Returns 1 with the frame
  * in out (replacing its contents), 0 when not worth it, or an error. */
-int delta_make(struct buf *out, struct codec *c, const void *base, size_t nbase,
-	       const void *target, size_t ntarget, uint64_t chunk_cost, int level) FERRY_MUST_USE;
+int delta_make(struct buf *out, struct codec *c, const void *base, size_t nbase, const void *target,
+	       size_t ntarget, uint64_t chunk_cost, int level) FERRY_MUST_USE;
 
 #endif

@@ -39,10 +39,10 @@ struct applier {
 	void *ctx;
 	struct codec *codec;
 	struct buf entry, base, target; /* entry: the delta's, while it is applied */
-	uint8_t *store_entry; /* one entry read from the store */
-	uint8_t *stored;      /* one chunk's frame */
-	uint8_t *raw;         /* one chunk read from the store */
-	size_t *by_id;        /* plan chunk indexes sorted by ID */
+	uint8_t *store_entry;		/* one entry read from the store */
+	uint8_t *stored;		/* one chunk's frame */
+	uint8_t *raw;			/* one chunk read from the store */
+	size_t *by_id;			/* plan chunk indexes sorted by ID */
 	int pack_fd;
 	int64_t pack_id;
 	struct pack_writer *pw;
@@ -97,9 +97,12 @@ static int commit_batch(struct applier *a)
 		struct db_chunk c;
 
 		pack_index_get(&e, idx, i);
-		c = (struct db_chunk){ .id = e.id, .pack = id, .offset = e.offset,
-				       .stored_len = e.stored_len, .raw_len = e.raw_len,
-				       .type = e.type };
+		c = (struct db_chunk){.id = e.id,
+				      .pack = id,
+				      .offset = e.offset,
+				      .stored_len = e.stored_len,
+				      .raw_len = e.raw_len,
+				      .type = e.type};
 		r = db_chunk_add(a->st->db, &c);
 		r = r > 0 ? 0 : r;
 	}
@@ -280,7 +283,8 @@ static int check_target(struct applier *a, const struct mf_pointer *t)
 			return err_set(-EBADMSG, "chunk lengths run past the file");
 		sha256_buf(&got, a->target.data + off, t->chunks[i].raw_len);
 		if (memcmp(got.b, t->chunks[i].id.b, SHA256_LEN) != 0)
-			return err_set(-EBADMSG, "a chunk of the patched file does not match its ID");
+			return err_set(-EBADMSG,
+				       "a chunk of the patched file does not match its ID");
 		off += t->chunks[i].raw_len;
 	}
 	return off == t->size ? 0 : err_set(-EBADMSG, "chunk lengths do not add up to the file");
@@ -345,8 +349,15 @@ int delta_apply_plan(struct delta_apply_stats *out, struct plan_deltas *pd, stru
 		     struct store *st, struct source *src, size_t nsrc,
 		     void (*log)(const char *line, void *ctx), void *ctx)
 {
-	struct applier a = { .pd = pd, .p = p, .st = st, .src = src, .stats = out, .log = log,
-			     .ctx = ctx, .pack_fd = -1, .pack_id = -1 };
+	struct applier a = {.pd = pd,
+			    .p = p,
+			    .st = st,
+			    .src = src,
+			    .stats = out,
+			    .log = log,
+			    .ctx = ctx,
+			    .pack_fd = -1,
+			    .pack_id = -1};
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -359,7 +370,8 @@ int delta_apply_plan(struct delta_apply_stats *out, struct plan_deltas *pd, stru
 	a.raw = mem_alloc(LIMIT_CHUNK_MAX);
 	a.store_entry = mem_alloc(PACK_ENTRY_HEADER_LEN + LIMIT_CHUNK_MAX);
 	a.by_id = mem_calloc(p->n + 1, sizeof(*a.by_id));
-	r = a.stored && a.raw && a.store_entry && a.by_id ? codec_new(&a.codec, CODEC_LEVEL_DEFAULT) : -ENOMEM;
+	r = a.stored && a.raw && a.store_entry && a.by_id ? codec_new(&a.codec, CODEC_LEVEL_DEFAULT)
+							  : -ENOMEM;
 	for (size_t i = 0; r == 0 && i < p->n; i++)
 		a.by_id[i] = i;
 	sort_plan = p;

@@ -122,7 +122,7 @@ static int on_changed(const char *path, const struct mgit_oid *old_blob,
 {
 	struct choose *c = ctx;
 	const char *rel = path + strlen("files/");
-	struct plan_delta d = { .source = -1 };
+	struct plan_delta d = {.source = -1};
 	const struct delta_rec *rec;
 	uint64_t cost, plain;
 	int r;
@@ -141,7 +141,8 @@ static int on_changed(const char *path, const struct mgit_oid *old_blob,
 	}
 	rec = delta_list_find(&c->list, &d.base.hash, &d.target.hash);
 	r = 0;
-	if (rec && rec->target_size == d.target.size && in_store(c, &d.base) && locate(&d, c, rec)) {
+	if (rec && rec->target_size == d.target.size && in_store(c, &d.base) &&
+	    locate(&d, c, rec)) {
 		cost = missing_cost(c, &d.target, &plain);
 		if (PACK_ENTRY_HEADER_LEN + (uint64_t)rec->size < cost) {
 			d.id = rec->id;
@@ -163,7 +164,7 @@ int plan_deltas_choose(struct plan_deltas *pd, const struct plan *p, struct stor
 		       const struct mgit_oid *old_tree, const struct mgit_oid *new_tree,
 		       const char *const *filters, struct source *src, size_t nsrc)
 {
-	struct choose c = { .pd = pd, .st = st, .filters = filters, .src = src, .nsrc = nsrc };
+	struct choose c = {.pd = pd, .st = st, .filters = filters, .src = src, .nsrc = nsrc};
 	int r;
 
 	if (!old_tree || p->n == 0)

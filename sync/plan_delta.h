@@ -39,21 +39,21 @@
 #include "sync/store.h"
 
 struct plan_delta {
-	struct sha256 id;          /* the delta entry */
-	struct mf_pointer base;    /* the version the store holds */
-	struct mf_pointer target;  /* the version wanted */
-	int32_t source;            /* where the entry is */
+	struct sha256 id;	  /* the delta entry */
+	struct mf_pointer base;	  /* the version the store holds */
+	struct mf_pointer target; /* the version wanted */
+	int32_t source;		  /* where the entry is */
 	const struct sha256 *pack;
 	struct pack_entry at;
-	uint64_t chunk_bytes;      /* stored bytes of the missing chunks it replaces */
+	uint64_t chunk_bytes; /* stored bytes of the missing chunks it replaces */
 	bool done;
 };
 
 struct plan_deltas {
 	struct plan_delta *d;
 	size_t n, cap;
-	uint64_t delta_bytes;      /* stored bytes of the chosen deltas */
-	uint64_t replaced_bytes;   /* stored bytes of the plan's chunks they produce */
+	uint64_t delta_bytes;	 /* stored bytes of the chosen deltas */
+	uint64_t replaced_bytes; /* stored bytes of the plan's chunks they produce */
 };
 
 void plan_deltas_init(struct plan_deltas *pd);
@@ -64,13 +64,12 @@ void plan_deltas_release(struct plan_deltas *pd);
  * is refused (-EBADMSG), as any malformed release metadata is. */
 int plan_deltas_choose(struct plan_deltas *pd, const struct plan *p, struct store *st,
 		       const struct mgit_oid *old_tree, const struct mgit_oid *new_tree,
-		       const char *const *filters, struct source *src,
-		       size_t nsrc) FERRY_MUST_USE;
+		       const char *const *filters, struct source *src, size_t nsrc) FERRY_MUST_USE;
 
 struct delta_apply_stats {
-	uint64_t applied;       /* deltas applied and verified */
-	uint64_t failed;        /* deltas dropped (their chunks are fetched instead) */
-	uint64_t chunks;        /* chunks stored from deltas */
+	uint64_t applied;	/* deltas applied and verified */
+	uint64_t failed;	/* deltas dropped (their chunks are fetched instead) */
+	uint64_t chunks;	/* chunks stored from deltas */
 	uint64_t bytes_written; /* their stored bytes */
 };
 

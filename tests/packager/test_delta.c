@@ -30,9 +30,10 @@ static struct codec *the_codec(void)
  * by a fixed pseudo-random sequence. */
 static uint8_t *make_text(size_t n, uint32_t seed)
 {
-	static const char *words[] = { "philosophy ", "reason ", "the ", "of ", "virtue ",
-				       "knowledge ", "\n", "is ", "and ", "Kant ", "Hume ",
-				       "experience ", "a ", "mind ", "world ", "truth " };
+	static const char *words[] = {"philosophy ", "reason ",	   "the ",   "of ",
+				      "virtue ",     "knowledge ", "\n",     "is ",
+				      "and ",	     "Kant ",	   "Hume ",  "experience ",
+				      "a ",	     "mind ",	   "world ", "truth "};
 	uint8_t *p = malloc(n);
 	size_t i = 0;
 
@@ -146,9 +147,9 @@ static void test_make_rule(void)
 
 static void test_chunk_cost(void)
 {
-	struct chunk_ref t[4] = { { { { 1 } }, 100, 50 }, { { { 2 } }, 100, 60 },
-				  { { { 1 } }, 100, 50 }, { { { 3 } }, 100, 70 } };
-	struct chunk_ref b[2] = { { { { 3 } }, 100, 70 }, { { { 9 } }, 100, 10 } };
+	struct chunk_ref t[4] = {
+	    {{{1}}, 100, 50}, {{{2}}, 100, 60}, {{{1}}, 100, 50}, {{{3}}, 100, 70}};
+	struct chunk_ref b[2] = {{{{3}}, 100, 70}, {{{9}}, 100, 10}};
 
 	/* Chunks 1 (once) and 2 are missing; 3 is in the base. */
 	CHECK_EQ_U(delta_chunk_cost(t, 4, b, 2), 2 * PACK_ENTRY_HEADER_LEN + 50 + 60);
@@ -161,7 +162,7 @@ static void test_entry(void)
 	AUTO_FREE uint8_t *base = make_text(TEXT_LEN, 6);
 	AUTO_FREE uint8_t *target = make_erratum(base, TEXT_LEN);
 	AUTO_FREE uint8_t *frame = malloc(TEXT_LEN);
-	struct pack_entry e = { .type = PACK_ENTRY_DELTA, .raw_len = TEXT_LEN };
+	struct pack_entry e = {.type = PACK_ENTRY_DELTA, .raw_len = TEXT_LEN};
 	size_t len = 0;
 
 	CHECK_OK(codec_delta_compress(&len, the_codec(), frame, TEXT_LEN, base, TEXT_LEN, target,
@@ -231,24 +232,24 @@ static void test_list_round_trip(void)
 static void test_list_rejects(void)
 {
 	static const char *bad[] = {
-		"",
-		"ferry-deltas 2\n",
-		"ferry-deltas 1",
-		"ferry-deltas  1\n",
-		"ferry-deltas 1\n" HA " " HB " " HC " 10 20",          /* no final LF */
-		"ferry-deltas 1\n" HA " " HB " " HC " 10\n",           /* a field short */
-		"ferry-deltas 1\n" HA " " HB " " HC " 10 20 30\n",     /* one too many */
-		"ferry-deltas 1\n" HA " " HB " " HC " 0 20\n",         /* empty delta */
-		"ferry-deltas 1\n" HA " " HB " " HC " 10 0\n",         /* empty target */
-		"ferry-deltas 1\n" HA " " HB " " HC " 4194305 20\n",   /* over LIMIT_DELTA_BYTES */
-		"ferry-deltas 1\n" HA " " HB " " HC " 10 268435457\n", /* over the file limit */
-		"ferry-deltas 1\n" HA " " HB " " HC " 010 20\n",       /* leading zero */
-		"ferry-deltas 1\n" HA " " HA " " HC " 10 20\n",        /* base is the target */
-		"ferry-deltas 1\n" H("AA") " " HB " " HC " 10 20\n",   /* upper case */
-		"ferry-deltas 1\n" HA " " HB " " HC "0 10 20\n",       /* a long hash */
-		"ferry-deltas 1\n" HA " " HB " " HC " 10 20\r\n",
-		"ferry-deltas 1\n" HA " " HB " " HC " 10 20\n" HA " " HB " " HC " 10 20\n", /* dup */
-		"ferry-deltas 1\n" HB " " HC " " HA " 10 20\n" HA " " HB " " HC " 10 20\n", /* order */
+	    "",
+	    "ferry-deltas 2\n",
+	    "ferry-deltas 1",
+	    "ferry-deltas  1\n",
+	    "ferry-deltas 1\n" HA " " HB " " HC " 10 20",	   /* no final LF */
+	    "ferry-deltas 1\n" HA " " HB " " HC " 10\n",	   /* a field short */
+	    "ferry-deltas 1\n" HA " " HB " " HC " 10 20 30\n",	   /* one too many */
+	    "ferry-deltas 1\n" HA " " HB " " HC " 0 20\n",	   /* empty delta */
+	    "ferry-deltas 1\n" HA " " HB " " HC " 10 0\n",	   /* empty target */
+	    "ferry-deltas 1\n" HA " " HB " " HC " 4194305 20\n",   /* over LIMIT_DELTA_BYTES */
+	    "ferry-deltas 1\n" HA " " HB " " HC " 10 268435457\n", /* over the file limit */
+	    "ferry-deltas 1\n" HA " " HB " " HC " 010 20\n",	   /* leading zero */
+	    "ferry-deltas 1\n" HA " " HA " " HC " 10 20\n",	   /* base is the target */
+	    "ferry-deltas 1\n" H("AA") " " HB " " HC " 10 20\n",   /* upper case */
+	    "ferry-deltas 1\n" HA " " HB " " HC "0 10 20\n",	   /* a long hash */
+	    "ferry-deltas 1\n" HA " " HB " " HC " 10 20\r\n",
+	    "ferry-deltas 1\n" HA " " HB " " HC " 10 20\n" HA " " HB " " HC " 10 20\n", /* dup */
+	    "ferry-deltas 1\n" HB " " HC " " HA " 10 20\n" HA " " HB " " HC " 10 20\n", /* order */
 	};
 	struct delta_list l;
 
