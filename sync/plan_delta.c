@@ -144,7 +144,7 @@ static int on_changed(const char *path, const struct mgit_oid *old_blob,
 	if (rec && rec->target_size == d.target.size && in_store(c, &d.base) &&
 	    locate(&d, c, rec)) {
 		cost = missing_cost(c, &d.target, &plain);
-		if (PACK_ENTRY_HEADER_LEN + (uint64_t)rec->size < cost) {
+		if ((uint64_t)rec->size < cost) { /* only its bytes are read */
 			d.id = rec->id;
 			d.chunk_bytes = plain;
 			r = push(c->pd, &d);

@@ -9,13 +9,14 @@
  * wholly in the store and for which the list offers a delta from that
  * content to the new one, locates the delta entry in the sources' packs
  * (type PACK_ENTRY_DELTA, sizes as listed).  It chooses the delta when
- * reading it (entry header included) costs less than reading the file's
- * missing chunks.  The plan itself is not changed: the chunks a delta
- * will produce stay in it, so that if the delta fails they are fetched
- * as usual.
+ * reading it costs less than reading the file's missing chunks (entry
+ * headers included: chunks are read as whole entries).  The plan itself
+ * is not changed: the chunks a delta will produce stay in it, so that if
+ * the delta fails they are fetched as usual.
  *
- * delta_apply_plan() (delta_apply.c) then reads each chosen delta through
- * the source's pack, checks it against its ID, rebuilds the base from the
+ * delta_apply_plan() (delta_apply.c) then reads each chosen delta's stored
+ * bytes from the source's pack (no entry header: the index gave it), checks
+ * them against the ID, rebuilds the base from the
  * store, applies the delta (memory: base + target, each at most
  * LIMIT_DELTA_FILE_BYTES), checks the whole-file hash, cuts the result at
  * the pointer's chunk lengths, checks every chunk ID, stores the chunks
