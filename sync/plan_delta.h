@@ -15,11 +15,11 @@
  * the delta fails they are fetched as usual.
  *
  * delta_apply_plan() (delta_apply.c) then reads each chosen delta's stored
- * bytes from the source's pack (no entry header: the index gave it), checks
- * them against the ID, rebuilds the base from the
- * store, applies the delta (memory: base + target, each at most
- * LIMIT_DELTA_FILE_BYTES), checks the whole-file hash, cuts the result at
- * the pointer's chunk lengths, checks every chunk ID, stores the chunks
+ * bytes from the source's pack (no entry header: the index gave it),
+ * checks them against the ID, rebuilds the base from the store, applies
+ * the delta (memory: base + target, each at most LIMIT_DELTA_FILE_BYTES),
+ * checks the whole-file hash, cuts the result at the pointer's chunk
+ * lengths, checks every chunk ID, stores the chunks
  * the store lacks (committed in batches like fetch.c) and marks them done
  * in the plan.  A delta that fails anywhere is logged and dropped;
  * fetch_plan() then brings in its chunks.
