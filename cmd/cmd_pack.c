@@ -1,6 +1,8 @@
 /*
  * cmd_pack.c — `ferry pack REPO CHANNEL DIR --key KEY [--meta FILE]
- *              [--message TEXT] [--strict] [--wait] [--expires DAYS]`
+ *              [--message TEXT] [--strict] [--wait] [--expires DAYS]
+ *              [--no-deltas] [--delta-depth N] [--delta-level N]
+ *              [--delta-max BYTES]`
  *
  * Publishes DIR as the next release of CHANNEL: a progress bar on a
  * terminal (files, bytes, rate, ETA), then a summary a county admin can
@@ -81,6 +83,16 @@ static void print_json(struct cli *c, const struct mf_publish_opts *o,
 	jw_u64(w, r->stored);
 	jw_key(w, "metadata_bytes");
 	jw_u64(w, r->meta_bytes);
+	jw_key(w, "deltas");
+	jw_u64(w, r->deltas);
+	jw_key(w, "delta_bytes");
+	jw_u64(w, r->delta_bytes);
+	jw_key(w, "new_deltas");
+	jw_u64(w, r->deltas_new);
+	jw_key(w, "new_delta_bytes");
+	jw_u64(w, r->deltas_new_bytes);
+	jw_key(w, "delta_seconds");
+	jw_double(w, r->delta_seconds);
 	jw_key(w, "skipped");
 	jw_u64(w, s->skipped);
 	jw_key(w, "seconds");
@@ -115,6 +127,15 @@ static void print_summary(const struct mf_publish_opts *o, const struct mf_publi
 	       100 * dedupe, ratio);
 	printf("  release      %llu packs, %s for a school starting from nothing\n",
 	       (unsigned long long)r->npacks, total);
+	if (r->deltas || r->deltas_tried) {
+		char db[32], nb[32];
+
+		cli_size(db, sizeof(db), r->delta_bytes);
+		cli_size(nb, sizeof(nb), r->deltas_new_bytes);
+		printf("  deltas       %llu listed (%s), of which %llu new (%s; %llu tried, %.1f s)\n",
+		       (unsigned long long)r->deltas, db, (unsigned long long)r->deltas_new, nb,
+		       (unsigned long long)r->deltas_tried, r->delta_seconds);
+	}
 	if (s->skipped)
 		printf("  skipped      %llu entries (symlinks, devices or unreadable; see above)\n",
 		       (unsigned long long)s->skipped);
@@ -146,6 +167,14 @@ int cmd_pack(struct cli *c, int argc, char **argv)
 			o.strict = true;
 		else if (strcmp(a, "--wait") == 0)
 			o.wait = true;
+		else if (strcmp(a, "--no-deltas") == 0)
+			o.no_deltas = true;
+		else if (strcmp(a, "--delta-depth") == 0 && has)
+			o.delta_depth = (unsigned)strtoul(argv[++i], NULL, 10);
+		else if (strcmp(a, "--delta-level") == 0 && has)
+			o.delta_level = (int)strtol(argv[++i], NULL, 10);
+		else if (strcmp(a, "--delta-max") == 0 && has)
+			o.delta_max = strtoull(argv[++i], NULL, 10);
 		else if (a[0] != '-' && npos < 3)
 			pos[npos++] = a;
 		else

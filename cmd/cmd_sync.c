@@ -1,6 +1,6 @@
 /*
  * cmd_sync.c — `ferry sync [STORE] [--source SRC]... [--channel NAME]...
- *              [--only PREFIX]... [--dry-run] [--wait] [--ca FILE]
+ *              [--only PREFIX]... [--dry-run] [--wait] [--no-deltas] [--ca FILE]
  *              [--known-hosts FILE] [--identity KEY]
  *              [--config FILE] [--bwlimit RATE] [--window HH:MM-HH:MM]
  *              [--deadline TIME]`
@@ -94,6 +94,16 @@ static void report(struct cli *c, const struct sync_result *res, bool dry)
 			jw_u64(&c->w, ch->raw_bytes);
 			jw_key(&c->w, "unavailable_chunks");
 			jw_u64(&c->w, ch->unlocated);
+			jw_key(&c->w, "deltas");
+			jw_u64(&c->w, ch->deltas);
+			jw_key(&c->w, "delta_bytes");
+			jw_u64(&c->w, ch->delta_bytes);
+			jw_key(&c->w, "delta_saved_bytes");
+			jw_u64(&c->w, ch->delta_saved);
+			jw_key(&c->w, "deltas_applied");
+			jw_u64(&c->w, ch->deltas_applied);
+			jw_key(&c->w, "deltas_failed");
+			jw_u64(&c->w, ch->deltas_failed);
 			jw_key(&c->w, "reason");
 			jw_str(&c->w, ch->reason);
 			jw_obj_end(&c->w);
@@ -115,14 +125,21 @@ static void report(struct cli *c, const struct sync_result *res, bool dry)
 
 		cli_size(a, sizeof(a), ch->fetch_bytes);
 		cli_size(b, sizeof(b), ch->raw_bytes);
-		if (dry)
-			printf("%s: release %llu would read %s and write %s (%llu files, %llu chunks%s)\n",
-			       ch->name, (unsigned long long)ch->version, a, b,
-			       (unsigned long long)ch->files, (unsigned long long)ch->missing_chunks,
-			       ch->unlocated ? ", some offered by no source" : "");
-		else
+		if (!dry) {
 			printf("%s: %s, release %llu%s%s\n", ch->name, state_name(ch->state),
 			       (unsigned long long)ch->version, ch->reason[0] ? ": " : "", ch->reason);
+			continue;
+		}
+		printf("%s: release %llu would read %s and write %s (%llu files, %llu chunks%s)\n",
+		       ch->name, (unsigned long long)ch->version, a, b, (unsigned long long)ch->files,
+		       (unsigned long long)ch->missing_chunks,
+		       ch->unlocated ? ", some offered by no source" : "");
+		if (ch->deltas) {
+			cli_size(a, sizeof(a), ch->delta_bytes);
+			cli_size(b, sizeof(b), ch->delta_saved);
+			printf("%s: %llu files by delta (%s of deltas), reading %s less\n", ch->name,
+			       (unsigned long long)ch->deltas, a, b);
+		}
 	}
 	cli_size(a, sizeof(a), res->bytes_read);
 	cli_size(b, sizeof(b), res->bytes_written);
@@ -189,6 +206,8 @@ int cmd_sync(struct cli *c, int argc, char **argv)
 			ctl.window = argv[++i];
 		else if (strcmp(a, "--deadline") == 0 && has)
 			ctl.deadline = argv[++i];
+		else if (strcmp(a, "--no-deltas") == 0)
+			o.no_deltas = true;
 		else if (a[0] != '-' && !o.store)
 			o.store = a;
 		else

@@ -42,6 +42,15 @@
 /* A single file in a release: 1 TiB (deliberately above any real video). */
 #define LIMIT_FILE_BYTES (1ull << 40)
 
+/* Deltas (packager/delta.h): the largest base or target file a delta is
+ * made or applied for (each side holds both in memory), one stored delta,
+ * and a release's meta/deltas list. */
+#define LIMIT_DELTA_FILE_BYTES (256u << 20)
+#define LIMIT_DELTA_BYTES LIMIT_CHUNK_MAX
+#define LIMIT_DELTA_RECORDS (1u << 18)
+#define LIMIT_DELTA_LIST_BYTES (64u << 20)
+#define LIMIT_DELTA_BLOBS 16u                    /* meta/deltas/<version> blobs */
+
 /* Satellite FEC: the RaptorQ profile of DESIGN §7 (RFC 6330 allows more;
  * these bound what a receiver accepts and allocates). */
 #define LIMIT_RQ_SOURCE_SYMBOLS 8192u            /* K per source block */

@@ -15,6 +15,7 @@
 #include "manifests/head.h"
 #include "manifests/mgit.h"
 #include "manifests/pointer.h"
+#include "manifests/publish_delta.h"
 #include "manifests/repo.h"
 #include "manifests/sshsig.h"
 #include "packager/pack.h"
@@ -33,14 +34,22 @@ struct publish {
 	struct buf scratch;
 	struct mf_head prev;
 	bool has_prev;
+	struct mf_deltas *deltas;
 };
+
+static int put_blob_oid(struct mgit_oid *oid, struct publish *p, const char *path,
+			const void *data, size_t n)
+{
+	int r = mgit_blob_write(oid, p->git, data, n);
+
+	return r < 0 ? r : mgit_tree_put(p->tree, path, oid);
+}
 
 static int put_blob(struct publish *p, const char *path, const void *data, size_t n)
 {
 	struct mgit_oid oid;
-	int r = mgit_blob_write(&oid, p->git, data, n);
 
-	return r < 0 ? r : mgit_tree_put(p->tree, path, &oid);
+	return put_blob_oid(&oid, p, path, data, n);
 }
 
 /* pack_run's file callback: one pointer blob per file, under files/. */
@@ -50,6 +59,7 @@ static int on_file(const char *path, const struct pack_file *f, void *ctx)
 	struct mf_pointer ptr = { .size = f->size, .hash = f->hash, .nchunks = f->nchunks,
 				  .chunks = (struct chunk_ref *)f->chunks };
 	AUTO_FREE char *gitpath = fs_join("files", path);
+	struct mgit_oid blob;
 	int r;
 
 	if (!gitpath)
@@ -57,7 +67,9 @@ static int on_file(const char *path, const struct pack_file *f, void *ctx)
 	buf_reset(&p->scratch);
 	r = mf_pointer_format(&p->scratch, &ptr);
 	if (r == 0)
-		r = put_blob(p, gitpath, p->scratch.data, p->scratch.len);
+		r = put_blob_oid(&blob, p, gitpath, p->scratch.data, p->scratch.len);
+	if (r == 0)
+		r = mf_deltas_file(p->deltas, path, &blob, f);
 	if (r < 0)
 		return err_keep(r, "%s: cannot record", path);
 	p->res->files++;
@@ -285,6 +297,13 @@ static int prepare(struct publish *p)
 	r = git ? mgit_open(&p->git, git) : -ENOMEM;
 	if (r == 0)
 		r = mgit_tree_new(&p->tree, p->git);
+	if (r == 0) {
+		struct mgit_oid prev;
+
+		memcpy(prev.id, p->prev.commit, MGIT_OID_LEN);
+		r = mf_deltas_new(&p->deltas, p->git, p->has_prev ? &prev : NULL,
+				  p->has_prev ? p->prev.version + 1 : 1, p->o);
+	}
 	return r;
 }
 
@@ -315,6 +334,10 @@ int mf_publish(struct mf_publish_result *out, const struct mf_publish_opts *o)
 	r = pack_run(&pr, &po);
 	/* Listed before the head names them: a mirror over plain HTTP finds
 	 * packs only through this list. */
+	/* Deltas are made once every chunk is in a pack; their packs join the
+	 * release's pack list and packs/list like any other. */
+	if (r == 0)
+		r = mf_deltas_finish(p.deltas, p.tree, packs, table, &pr, out);
 	if (r == 0)
 		r = pack_list_write(packs);
 	if (r == 0) {
@@ -323,6 +346,7 @@ int mf_publish(struct mf_publish_result *out, const struct mf_publish_opts *o)
 	}
 out:
 	pack_result_release(&pr);
+	mf_deltas_free(p.deltas);
 	mgit_tree_free(p.tree);
 	mgit_free(p.git);
 	mf_repo_close(p.repo);

@@ -34,6 +34,14 @@ struct mf_publish_opts {
 	bool strict;           /* refuse symlinks, devices, unreadable files */
 	bool wait;             /* wait for another publisher's lock */
 	uint64_t expires;      /* head expiry (unix seconds), 0 = never */
+	/* Deltas (publish_delta.h): off, or how many releases back a base may
+	 * come from (0 = DELTA_DEPTH_DEFAULT), the zstd level (0 =
+	 * CODEC_DELTA_LEVEL_DEFAULT), the largest file (0 =
+	 * DELTA_MAX_FILE_DEFAULT, at most LIMIT_DELTA_FILE_BYTES). */
+	bool no_deltas;
+	unsigned delta_depth;
+	int delta_level;
+	uint64_t delta_max;
 	int (*skip)(const char *path, const char *why, void *ctx);
 	void (*progress)(const struct pack_stats *s, void *ctx);
 	void *ctx;
@@ -50,6 +58,12 @@ struct mf_publish_result {
 	uint64_t stored;      /* bytes of every pack the release needs */
 	uint64_t npacks;
 	uint64_t meta_bytes;  /* the release's git packfile + head */
+	uint64_t deltas;      /* deltas the release lists (meta/deltas) */
+	uint64_t delta_bytes; /* their stored bytes */
+	uint64_t deltas_new;  /* made by this run */
+	uint64_t deltas_new_bytes;
+	uint64_t deltas_tried; /* pairs compressed, kept or not */
+	double delta_seconds; /* time spent making deltas */
 };
 
 int mf_publish(struct mf_publish_result *out, const struct mf_publish_opts *o) FERRY_MUST_USE;

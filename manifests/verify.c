@@ -170,6 +170,7 @@ static void check_release(struct vfy *v, struct mf_repo *repo, struct mgit *git,
 	if (!rl.packs)
 		goto out;
 	stored = check_pack_list(&rl, &c.tree);
+	vfy_check_deltas(v, git, h->channel, &c.tree, rl.packs, rl.npacks, rl.any_pack);
 	if (mgit_tree_walk(git, &c.tree, "files", check_pointer, &rl) < 0)
 		vfy_report(v, "%s: release tree: %s", h->channel, err_detail());
 	if (rl.files != h->files || rl.size != h->size || stored != h->stored)

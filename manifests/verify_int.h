@@ -6,6 +6,7 @@
 #ifndef FERRY_MANIFESTS_VERIFY_INT_H
 #define FERRY_MANIFESTS_VERIFY_INT_H
 
+#include "manifests/mgit.h"
 #include "manifests/verify.h"
 #include "packager/pack.h"
 
@@ -26,5 +27,10 @@ int vfy_packs(struct vfy *v, const char *packs_dir) FERRY_MUST_USE;
 /* The loaded index of a pack, or NULL. */
 struct pack_index *vfy_index(struct vfy *v, const struct sha256 *name);
 void vfy_release(struct vfy *v);
+/* verify_deltas.c: a release's meta/deltas against its packs (any_pack: a
+ * school store, which keeps no deltas: the list is only parsed). */
+void vfy_check_deltas(struct vfy *v, struct mgit *git, const char *channel,
+		      const struct mgit_oid *tree, struct pack_index **packs, size_t npacks,
+		      bool any_pack);
 
 #endif

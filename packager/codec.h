@@ -18,9 +18,9 @@
  * overrun the buffer nor make the decoder allocate more.
  *
  * packager/codec_zstd.c is the only file in ferry that includes zstd.h.
- * The delta entries that a later version adds (a frame compressed against
- * an earlier version of the file, ZSTD_CCtx_refPrefix) will reuse these
- * contexts through new functions here; nothing below depends on them.
+ * Deltas (a frame compressed against an earlier version of the file, the
+ * `zstd --patch-from` idea, ZSTD_CCtx_refPrefix) have their own functions
+ * at the end: codec_delta_compress() and codec_delta_apply().
  */
 #ifndef FERRY_PACKAGER_CODEC_H
 #define FERRY_PACKAGER_CODEC_H
@@ -79,5 +79,43 @@ bool codec_saves_enough(size_t raw_len, size_t frame_len);
  * -ENOMEM. */
 int codec_choose(size_t *out_len, struct codec *c, void *dst, size_t cap, const void *src,
 		 size_t n) FERRY_MUST_USE;
+
+/* ---- deltas -------------------------------------------------------------
+ *
+ * A delta is one standard zstd frame of the new version of a file,
+ * compressed with the old version (the base) as a raw-content prefix: what
+ * `zstd --patch-from=BASE` makes, and `zstd -d --patch-from=BASE` reads.
+ * Its window is sized to cover base and target together (long-distance
+ * matching on above 128 MiB), so memory on both sides is about
+ * base + target plus zstd's tables; callers bound both by
+ * LIMIT_DELTA_FILE_BYTES and their own, smaller, configured maximum.
+ * Frames carry their content size and no checksum (the whole-file SHA-256
+ * and every chunk ID are the checks).
+ */
+
+/* Level used for deltas unless configured otherwise: they are made once at
+ * the county and read by every school, so a slow, strong level pays. */
+#define CODEC_DELTA_LEVEL_DEFAULT 19
+
+/* Compresses target[0..n) against base[0..nbase) at level into dst[0..cap);
+ * *out_len receives the frame's size.  -ENOSPC if it does not fit in cap
+ * (how a caller says "only if smaller than cap"), -EFBIG if base or target
+ * is over LIMIT_DELTA_FILE_BYTES, -EINVAL for a bad level, -ENOMEM.  Uses
+ * a context of its own (c is only the allocator's home). */
+int codec_delta_compress(size_t *out_len, struct codec *c, void *dst, size_t cap,
+			 const void *base, size_t nbase, const void *target, size_t n,
+			 int level) FERRY_MUST_USE;
+
+/* Applies the delta frame src[0..n) to base[0..nbase), writing exactly
+ * raw_len bytes into dst.  Same shape checks as codec_decompress() (one
+ * frame, recorded content size equal to raw_len, nothing after it);
+ * -EBADMSG for anything else, -EFBIG if raw_len or nbase is over
+ * LIMIT_DELTA_FILE_BYTES, -ENOMEM. */
+int codec_delta_apply(struct codec *c, void *dst, size_t raw_len, const void *base, size_t nbase,
+		      const void *src, size_t n) FERRY_MUST_USE;
+
+/* Checks only a delta frame's header: a zstd frame recording content size
+ * raw_len (what `ferry verify` can check without the base).  -EBADMSG. */
+int codec_delta_check(const void *src, size_t n, size_t raw_len) FERRY_MUST_USE;
 
 #endif

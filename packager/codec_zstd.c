@@ -26,6 +26,7 @@
 #include <zstd_errors.h>
 
 #include "core/bytes.h"
+#include "core/limits.h"
 #include "core/mem.h"
 
 struct codec {
@@ -195,4 +196,118 @@ int codec_choose(size_t *out_len, struct codec *c, void *dst, size_t cap, const 
 		return r;
 	*out_len = len;
 	return CODEC_FRAME;
+}
+
+/* ---- deltas ------------------------------------------------------------- */
+
+/* The window that covers base and target together, as `zstd --patch-from`
+ * sizes it: the smallest power of two holding both. */
+static int codec_delta_wlog(size_t total)
+{
+	int wlog = ZSTD_WINDOWLOG_MIN;
+
+	while (wlog < ZSTD_WINDOWLOG_MAX && ((size_t)1 << wlog) < total)
+		wlog++;
+	return wlog;
+}
+
+int codec_delta_compress(size_t *out_len, struct codec *c, void *dst, size_t cap,
+			 const void *base, size_t nbase, const void *target, size_t n, int level)
+{
+	ZSTD_CCtx *cctx;
+	int wlog, r;
+	size_t z;
+
+	(void)c;
+	if (nbase > LIMIT_DELTA_FILE_BYTES || n > LIMIT_DELTA_FILE_BYTES)
+		return err_set(-EFBIG, "delta: base or target over %u bytes", LIMIT_DELTA_FILE_BYTES);
+	if (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel() || level == 0)
+		return err_set(-EINVAL, "zstd level %d is outside %d..%d (0 excluded)", level,
+			       ZSTD_minCLevel(), ZSTD_maxCLevel());
+	cctx = ZSTD_createCCtx_advanced(codec_mem);
+	if (!cctx)
+		return err_set(-ENOMEM, "zstd: cannot allocate a context");
+	wlog = codec_delta_wlog(nbase + n);
+	r = codec_set(cctx, ZSTD_c_compressionLevel, level);
+	if (r >= 0)
+		r = codec_set(cctx, ZSTD_c_contentSizeFlag, 1);
+	if (r >= 0)
+		r = codec_set(cctx, ZSTD_c_checksumFlag, 0);
+	if (r >= 0)
+		r = codec_set(cctx, ZSTD_c_dictIDFlag, 0);
+	if (r >= 0)
+		r = codec_set(cctx, ZSTD_c_windowLog, wlog);
+	if (r >= 0 && wlog > 27)
+		r = codec_set(cctx, ZSTD_c_enableLongDistanceMatching, 1);
+	if (r >= 0 && nbase) {
+		z = ZSTD_CCtx_refPrefix(cctx, base, nbase);
+		r = ZSTD_isError(z) ? codec_error(z, false) : 0;
+	}
+	if (r >= 0) {
+		z = ZSTD_compress2(cctx, dst, cap, target, n);
+		if (ZSTD_isError(z))
+			r = codec_error(z, false);
+		else
+			*out_len = z;
+	}
+	ZSTD_freeCCtx(cctx);
+	return r;
+}
+
+/* The frame's shape: magic, a header recording raw_len, exactly n bytes. */
+static int codec_frame_shape(const void *src, size_t n, size_t raw_len)
+{
+	unsigned long long declared;
+	size_t r;
+
+	if (n < 4 || get_le32(src) != ZSTD_MAGICNUMBER)
+		return err_set(-EBADMSG, "zstd frame: bad magic");
+	declared = ZSTD_getFrameContentSize(src, n);
+	if (declared == ZSTD_CONTENTSIZE_ERROR)
+		return err_set(-EBADMSG, "zstd frame: bad frame header");
+	if (declared == ZSTD_CONTENTSIZE_UNKNOWN)
+		return err_set(-EBADMSG, "zstd frame: content size not recorded");
+	if (declared != raw_len)
+		return err_set(-EBADMSG, "zstd frame: holds %llu bytes, expected %zu", declared,
+			       raw_len);
+	r = ZSTD_findFrameCompressedSize(src, n);
+	if (ZSTD_isError(r))
+		return codec_error(r, true);
+	if (r != n)
+		return err_set(-EBADMSG, "zstd frame: %zu bytes after the frame", n - r);
+	return 0;
+}
+
+int codec_delta_check(const void *src, size_t n, size_t raw_len)
+{
+	return codec_frame_shape(src, n, raw_len);
+}
+
+int codec_delta_apply(struct codec *c, void *dst, size_t raw_len, const void *base, size_t nbase,
+		      const void *src, size_t n)
+{
+	size_t z;
+	int r;
+
+	if (nbase > LIMIT_DELTA_FILE_BYTES || raw_len > LIMIT_DELTA_FILE_BYTES)
+		return err_set(-EFBIG, "delta: base or target over %u bytes", LIMIT_DELTA_FILE_BYTES);
+	r = codec_frame_shape(src, n, raw_len);
+	if (r < 0)
+		return r;
+	/* One-shot into the flat raw_len buffer: the window is dst itself plus
+	 * the prefix, so the frame's claimed window allocates nothing. */
+	z = ZSTD_DCtx_reset(c->dctx, ZSTD_reset_session_and_parameters);
+	if (!ZSTD_isError(z))
+		z = ZSTD_DCtx_setParameter(c->dctx, ZSTD_d_windowLogMax, ZSTD_WINDOWLOG_MAX);
+	if (!ZSTD_isError(z) && nbase)
+		z = ZSTD_DCtx_refPrefix(c->dctx, base, nbase);
+	if (!ZSTD_isError(z))
+		z = ZSTD_decompressDCtx(c->dctx, dst, raw_len, src, n);
+	/* Leave the context as codec_decompress() expects it. */
+	(void)ZSTD_DCtx_reset(c->dctx, ZSTD_reset_session_and_parameters);
+	if (ZSTD_isError(z))
+		return codec_error(z, true);
+	if (z != raw_len)
+		return err_set(-EBADMSG, "delta: produced %zu bytes, expected %zu", z, raw_len);
+	return 0;
 }

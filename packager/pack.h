@@ -52,7 +52,8 @@
 #include "packager/pack_format.h"
 
 /* One entry: where it lies in its pack and how it is stored.  type is
- * PACK_ENTRY_ZSTD or PACK_ENTRY_RAW; offset is where the entry header
+ * PACK_ENTRY_ZSTD, PACK_ENTRY_RAW or PACK_ENTRY_DELTA (raw_len is then the
+ * target file's size, id the hash of the stored bytes); offset is where the entry header
  * starts; the entry occupies PACK_ENTRY_HEADER_LEN + stored_len bytes. */
 struct pack_entry {
 	struct sha256 id;
@@ -77,7 +78,9 @@ int pack_name_from_path(struct sha256 *out, const char *path, const char *suffix
 
 /* Checks the format's rules on an entry's type and lengths (not its
  * offset): type ZSTD or RAW, raw_len 1..LIMIT_CHUNK_MAX, a raw entry's
- * stored_len equal to raw_len, a zstd entry's 1..raw_len-1.  -EBADMSG. */
+ * stored_len equal to raw_len, a zstd entry's 1..raw_len-1; or type DELTA
+ * with raw_len 1..LIMIT_DELTA_FILE_BYTES and stored_len
+ * 1..LIMIT_DELTA_BYTES.  -EBADMSG. */
 int pack_entry_validate(const struct pack_entry *e) FERRY_MUST_USE;
 
 /* Parses the entry that starts at bytes[0] (a byte range fetched from
@@ -96,6 +99,12 @@ int pack_entry_parse(struct pack_entry *hdr_out, const uint8_t **payload_out, co
  * bytes than its ID names. */
 int pack_entry_decode(uint8_t *raw_out, size_t raw_cap, const struct pack_entry *e,
 		      const uint8_t *payload, struct codec *c) FERRY_MUST_USE;
+
+/* Checks a delta entry's stored bytes (payload, e->stored_len of them)
+ * against its ID, and that they are one zstd frame recording e->raw_len
+ * bytes.  (pack_entry_decode() refuses delta entries with -EINVAL: they
+ * need their base, see codec_delta_apply().)  -EBADMSG. */
+int pack_delta_check(const struct pack_entry *e, const uint8_t *payload) FERRY_MUST_USE;
 
 /* ---- writer ------------------------------------------------------------- */
 

@@ -25,6 +25,7 @@
  *             |   type u8 | reserved 3 bytes = 0 | stored_len u32 |       |
  *             |   raw_len u32 | chunk ID = SHA-256 of the raw bytes (32)  |
  *             |   stored bytes: one zstd frame (type 1) or raw (type 2)  |
+ *             |   or a delta frame (type 3; see below)                   |
  *             +-----------------------------------------------------------+
  *             | ... more entries: they tile [16, index_offset) exactly    |
  *   index_off +-----------------------------------------------------------+
@@ -59,6 +60,12 @@
  *   - raw_len is 1 .. LIMIT_CHUNK_MAX; a raw entry has stored_len ==
  *     raw_len; a zstd entry has 1 <= stored_len < raw_len (a frame that
  *     saves nothing is never written: the chunk is stored raw instead).
+ *   - a delta entry (type 3) is one zstd frame of a whole file compressed
+ *     against an earlier version of it (packager/delta.h).  Its ID is the
+ *     SHA-256 of the STORED bytes (the frame), so it is checked before it
+ *     is applied; raw_len is the target file's size, 1 ..
+ *     LIMIT_DELTA_FILE_BYTES; stored_len is 1 .. LIMIT_DELTA_BYTES.  A
+ *     release's meta/deltas says which base and target it joins.
  *
  * Paths: packs/<first two hex digits of the name>/<64 lowercase hex>.pack
  * and .idx beside it.
@@ -78,8 +85,8 @@
 #define PACK_HDR_VERSION 8
 #define PACK_HDR_FLAGS 12
 
-/* Entry types.  PACK_ENTRY_DELTA is reserved for a zstd frame compressed
- * against an earlier version of its file; version 1 readers refuse it. */
+/* Entry types.  PACK_ENTRY_DELTA is a zstd frame compressed against an
+ * earlier version of its file, named by the hash of its stored bytes. */
 #define PACK_ENTRY_ZSTD 1
 #define PACK_ENTRY_RAW 2
 #define PACK_ENTRY_DELTA 3

@@ -76,6 +76,15 @@ int pack_name_from_path(struct sha256 *out, const char *path, const char *suffix
 
 int pack_entry_validate(const struct pack_entry *e)
 {
+	if (e->type == PACK_ENTRY_DELTA) {
+		if (e->raw_len == 0 || e->raw_len > LIMIT_DELTA_FILE_BYTES)
+			return err_set(-EBADMSG, "delta for a %u-byte file is outside 1..%u",
+				       e->raw_len, LIMIT_DELTA_FILE_BYTES);
+		if (e->stored_len == 0 || e->stored_len > LIMIT_DELTA_BYTES)
+			return err_set(-EBADMSG, "delta of %u bytes is outside 1..%u",
+				       e->stored_len, LIMIT_DELTA_BYTES);
+		return 0;
+	}
 	if (e->type != PACK_ENTRY_ZSTD && e->type != PACK_ENTRY_RAW)
 		return err_set(-EBADMSG, "entry type %u is not known", e->type);
 	if (e->raw_len == 0 || e->raw_len > LIMIT_CHUNK_MAX)
@@ -125,6 +134,8 @@ int pack_entry_decode(uint8_t *raw_out, size_t raw_cap, const struct pack_entry 
 
 	if (r < 0)
 		return r;
+	if (e->type == PACK_ENTRY_DELTA)
+		return err_set(-EINVAL, "a delta entry holds no chunk (use pack_delta_check)");
 	if (e->raw_len > raw_cap)
 		return err_set(-EFBIG, "chunk of %u bytes exceeds the %zu-byte buffer", e->raw_len,
 			       raw_cap);
@@ -141,6 +152,24 @@ int pack_entry_decode(uint8_t *raw_out, size_t raw_cap, const struct pack_entry 
 		return err_set(-EBADMSG, "chunk %.16s does not match its ID", hex);
 	}
 	return 0;
+}
+
+int pack_delta_check(const struct pack_entry *e, const uint8_t *payload)
+{
+	struct sha256 got;
+	char hex[2 * SHA256_LEN + 1];
+	int r = pack_entry_validate(e);
+
+	if (r < 0)
+		return r;
+	if (e->type != PACK_ENTRY_DELTA)
+		return err_set(-EBADMSG, "entry of type %u is not a delta", e->type);
+	sha256_buf(&got, payload, e->stored_len);
+	if (memcmp(got.b, e->id.b, SHA256_LEN) != 0) {
+		hex_encode(hex, e->id.b, SHA256_LEN);
+		return err_set(-EBADMSG, "delta %.16s does not match its ID", hex);
+	}
+	return codec_delta_check(payload, e->stored_len, e->raw_len);
 }
 
 /* ---- index -------------------------------------------------------------- */

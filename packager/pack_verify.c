@@ -183,7 +183,10 @@ static int verify_entry(struct verify *v, const struct pack_entry *e)
 	    memcmp(h.id.b, e->id.b, SHA256_LEN) != 0)
 		return report(v, "entry at %llu (chunk %s...): header differs from the index", off,
 			      hex);
-	r = pack_entry_decode(v->raw, v->raw_cap, e, payload, v->codec);
+	if (e->type == PACK_ENTRY_DELTA)
+		r = pack_delta_check(e, payload); /* its base is another file */
+	else
+		r = pack_entry_decode(v->raw, v->raw_cap, e, payload, v->codec);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0)
@@ -201,7 +204,8 @@ static int verify_buffers(struct verify *v, const struct pack_index *idx)
 	for (size_t i = 0; idx && i < pack_index_count(idx); i++) {
 		pack_index_get(&e, idx, i);
 		stored = e.stored_len > stored ? e.stored_len : stored;
-		raw = e.raw_len > raw ? e.raw_len : raw;
+		if (e.type != PACK_ENTRY_DELTA) /* a delta's raw_len is a file's */
+			raw = e.raw_len > raw ? e.raw_len : raw;
 	}
 	v->buf_cap = PACK_ENTRY_HEADER_LEN + stored;
 	if (v->buf_cap < VERIFY_READ_BYTES)

@@ -155,8 +155,8 @@ int plan_locate(struct plan *p, struct source *src, size_t nsrc)
 		struct plan_chunk *c = &p->chunks[i];
 
 		c->source = -1;
-		if (c->done)
-			continue;
+		/* Done chunks are located too (not counted as missing): requests
+		 * must know where they lie so as not to read through them. */
 		for (size_t s = 0; s < nsrc && c->source < 0; s++) {
 			if (!src[s].usable)
 				continue;
@@ -172,7 +172,7 @@ int plan_locate(struct plan *p, struct source *src, size_t nsrc)
 				break;
 			}
 		}
-		if (c->source < 0)
+		if (c->source < 0 && !c->done)
 			p->unlocated++;
 	}
 	return 0;
@@ -227,7 +227,7 @@ int plan_requests(struct plan *p)
 	if (!p->order)
 		return -ENOMEM;
 	for (size_t i = 0; i < p->n; i++)
-		if (!p->chunks[i].done && p->chunks[i].source >= 0)
+		if (p->chunks[i].source >= 0)
 			p->order[n++] = i;
 	sort_plan = p;
 	qsort(p->order, n, sizeof(*p->order), by_place);
@@ -239,12 +239,18 @@ int plan_requests(struct plan *p)
 		size_t j = i + 1, k;
 		bool whole;
 
+		/* A chunk already made (from a delta, plan_delta.h) is never read:
+		 * no request starts at it or reaches across it. */
+		if (c->done) {
+			i++;
+			continue;
+		}
 		/* The whole group (same source and pack) first: read it in one
 		 * go when most of what it spans is needed. */
 		for (k = i + 1; k < n; k++) {
 			const struct plan_chunk *d = &p->chunks[p->order[k]];
 
-			if (d->source != c->source || d->pack != c->pack)
+			if (d->source != c->source || d->pack != c->pack || d->done)
 				break;
 			need += entry_end(d) - d->at.offset;
 			last = entry_end(d);
@@ -253,7 +259,7 @@ int plan_requests(struct plan *p)
 		while (j < n) {
 			const struct plan_chunk *d = &p->chunks[p->order[j]];
 
-			if (d->source != c->source || d->pack != c->pack ||
+			if (d->source != c->source || d->pack != c->pack || d->done ||
 			    (!whole && d->at.offset > end + PLAN_GAP_BYTES))
 				break;
 			end = entry_end(d);

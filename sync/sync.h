@@ -57,6 +57,11 @@ struct sync_channel {
 	uint64_t fetch_bytes;   /* stored bytes the plan reads */
 	uint64_t raw_bytes;     /* bytes the plan writes */
 	uint64_t unlocated;     /* chunks no source offers */
+	uint64_t deltas;        /* files planned through a delta (plan_delta.h) */
+	uint64_t delta_bytes;   /* the deltas' stored bytes */
+	uint64_t delta_saved;   /* fetch_bytes minus what the plan reads with deltas */
+	uint64_t deltas_applied;
+	uint64_t deltas_failed; /* dropped; their chunks were fetched instead */
 	char reason[512];
 };
 
@@ -72,6 +77,7 @@ struct sync_opts {
 	uint64_t bwlimit;          /* bytes per second, all transfers; 0 = none */
 	int64_t stop_at;           /* time() at which to stop cleanly; 0 = never */
 	const char *stop_reason;   /* why, one line ("the window 22:00-06:00 ended") */
+	bool no_deltas;            /* fetch chunks only, ignoring the release's deltas */
 	struct transport_opts topts; /* .limit is set by sync_run() */
 	void (*log)(const char *line, void *ctx);
 	void (*progress)(uint64_t done, uint64_t total, void *ctx);

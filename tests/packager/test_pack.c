@@ -495,7 +495,9 @@ static void test_bad_entries_refused(void)
 		uint32_t raw;
 		int want;
 	} cases[] = {
-	    {PACK_ENTRY_DELTA, 10, 20, -EINVAL},
+	    {PACK_ENTRY_DELTA, 0, 20, -EINVAL},
+	    {PACK_ENTRY_DELTA, 10, 0, -EINVAL},
+	    {PACK_ENTRY_DELTA, LIMIT_DELTA_BYTES + 1, 20, -EINVAL},
 	    {0, 10, 10, -EINVAL},
 	    {9, 10, 10, -EINVAL},
 	    {PACK_ENTRY_RAW, 10, 11, -EINVAL},
@@ -681,8 +683,10 @@ static void test_entry_parse(void)
 	e[PACK_EH_RESERVED + 2] = 1;
 	CHECK_EQ_I(pack_entry_parse(&h, &payload, e, sizeof(e)), -EBADMSG);
 	e[PACK_EH_RESERVED + 2] = 0;
-	e[PACK_EH_TYPE] = PACK_ENTRY_DELTA;
-	CHECK_EQ_I(pack_entry_parse(&h, &payload, e, sizeof(e)), -EBADMSG);
+	e[PACK_EH_TYPE] = PACK_ENTRY_DELTA; /* well formed, but no chunk and no frame */
+	CHECK_OK(pack_entry_parse(&h, &payload, e, sizeof(e)));
+	CHECK_EQ_I(pack_entry_decode(raw, sizeof(raw), &h, payload, the_codec()), -EINVAL);
+	CHECK_EQ_I(pack_delta_check(&h, payload), -EBADMSG);
 	e[PACK_EH_TYPE] = PACK_ENTRY_ZSTD; /* zstd entries must be smaller */
 	CHECK_EQ_I(pack_entry_parse(&h, &payload, e, sizeof(e)), -EBADMSG);
 	put_le32(e + PACK_EH_RAW_LEN, 9); /* a zstd entry that is no frame */
@@ -708,7 +712,7 @@ enum mutation {
 	M_DUP_ID,
 	M_OFFSET,
 	M_STORED,
-	M_TYPE3,
+	M_TYPE4, /* type 3 is the delta; 4 is unknown */
 	M_TYPE0,
 	M_PADDING,
 	M_SIZE_PLUS,
@@ -752,8 +756,8 @@ static size_t mutate(uint8_t *x, size_t n, enum mutation m)
 			r0 += PACK_RECORD_LEN;
 		put_le32(r0 + PACK_REC_STORED_LEN, get_le32(r0 + PACK_REC_STORED_LEN) - 1);
 		break;
-	case M_TYPE3:
-		r0[PACK_REC_TYPE] = PACK_ENTRY_DELTA;
+	case M_TYPE4:
+		r0[PACK_REC_TYPE] = PACK_ENTRY_DELTA + 1;
 		break;
 	case M_TYPE0:
 		r0[PACK_REC_TYPE] = 0;
