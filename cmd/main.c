@@ -15,7 +15,9 @@
 static const struct cli_command commands[] = {
 	{ "repo", "init", cmd_repo_init, "repo init REPO --key KEY.pub [--key KEY2.pub]..." },
 	{ NULL, "pack", cmd_pack,
-	  "pack REPO CHANNEL DIR --key KEY [--meta FILE] [--message TEXT] [--strict] [--json]" },
+	  "pack REPO CHANNEL DIR --key KEY [--meta FILE] [--message TEXT] [--strict] [--wait]\n"
+	  "             [--expires DAYS] [--json] [--no-deltas] [--delta-depth N]\n"
+	  "             [--delta-level N] [--delta-max SIZE]" },
 	{ NULL, "verify", cmd_verify, "verify REPO|STORE [--json]" },
 	{ "store", "init", cmd_store_init, "store init STORE --trust KEY.pub [--trust KEY2.pub]..." },
 	{ "store", "subscribe", cmd_store_subscribe, "store subscribe STORE CHANNEL [--only PREFIX]..." },
@@ -23,7 +25,7 @@ static const struct cli_command commands[] = {
 	  "store unsubscribe STORE CHANNEL [--only PREFIX]..." },
 	{ NULL, "sync", cmd_sync,
 	  "sync [STORE] [--source SRC]... [--channel NAME]... [--only PREFIX]... [--dry-run] [--wait]\n"
-	  "             [--ca FILE] [--known-hosts FILE] [--identity KEY]\n"
+	  "             [--no-deltas] [--ca FILE] [--known-hosts FILE] [--identity KEY]\n"
 	  "             [--config FILE] [--bwlimit RATE] [--window HH:MM-HH:MM] [--deadline TIME]" },
 	{ NULL, "checkout", cmd_checkout, "checkout STORE CHANNEL DIR [--rollback]" },
 	{ NULL, "status", cmd_status, "status STORE [--json]" },
