@@ -3,6 +3,7 @@
  */
 #include "cmd/cli.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,7 +116,7 @@ void cli_progress_end(struct cli *c)
 
 void cli_size(char *out, size_t cap, uint64_t bytes)
 {
-	static const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	static const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
 	double v = (double)bytes;
 	int u = 0;
 
@@ -135,9 +136,8 @@ int cli_parse_rate(uint64_t *bytes_per_s, const char *s)
 		const char *suffix;
 		uint64_t mul, div;
 	} units[] = {
-		{ "", 1, 1 },           { "K", 1024, 1 },          { "M", 1 << 20, 1 },
-		{ "G", 1 << 30, 1 },    { "kbit", 1000, 8 },       { "mbit", 1000000, 8 },
-		{ "gbit", 1000000000, 8 },
+	    {"", 1, 1},	       {"K", 1024, 1},	     {"M", 1 << 20, 1},	      {"G", 1 << 30, 1},
+	    {"kbit", 1000, 8}, {"mbit", 1000000, 8}, {"gbit", 1000000000, 8},
 	};
 	char *end;
 	unsigned long long v;
@@ -157,4 +157,59 @@ int cli_parse_rate(uint64_t *bytes_per_s, const char *s)
 		return *bytes_per_s ? 0 : -EINVAL;
 	}
 	return -EINVAL;
+}
+
+int cli_parse_size(uint64_t *out, const char *s)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	unsigned shift = 0;
+
+	if (end == s || s[0] == '-')
+		return -EINVAL;
+	switch (*end) {
+	case 'K':
+	case 'k':
+		shift = 10;
+		end++;
+		break;
+	case 'M':
+	case 'm':
+		shift = 20;
+		end++;
+		break;
+	case 'G':
+	case 'g':
+		shift = 30;
+		end++;
+		break;
+	case 'T':
+	case 't':
+		shift = 40;
+		end++;
+		break;
+	default:
+		break;
+	}
+	if (*end == 'i' || *end == 'B')
+		end += *end == 'i' ? (end[1] == 'B' ? 2 : 1) : 1;
+	if (*end || v == 0 || v > (UINT64_MAX >> shift))
+		return -EINVAL;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+int cli_parse_count(uint64_t *out, const char *s, uint64_t max)
+{
+	char *end;
+	unsigned long long v;
+
+	if (s[0] < '0' || s[0] > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
 }

@@ -73,5 +73,10 @@ void cli_size(char *out, size_t cap, uint64_t bytes);
 /* RATE: bytes/s with optional K, M, G (powers of 1024), or bits/s with
  * kbit, mbit, gbit.  -EINVAL on anything else. */
 int cli_parse_rate(uint64_t *bytes_per_s, const char *s);
+/* SIZE: bytes, optionally with K, M, G or T (powers of 1024; "KiB", "MB"
+ * spellings accepted), more than 0.  -EINVAL on anything else. */
+int cli_parse_size(uint64_t *bytes, const char *s);
+/* A plain decimal number no larger than max.  -EINVAL on anything else. */
+int cli_parse_count(uint64_t *out, const char *s, uint64_t max);
 
 #endif

@@ -42,46 +42,6 @@ static void on_progress(uint64_t done, uint64_t total, void *ctx)
 }
 
 /* SIZE: bytes with an optional K, M, G or T (powers of 1024). */
-static int parse_size(uint64_t *out, const char *s)
-{
-	char *end;
-	unsigned long long v = strtoull(s, &end, 10);
-	unsigned shift = 0;
-
-	if (end == s || s[0] == '-')
-		return -EINVAL;
-	switch (*end) {
-	case 'K':
-	case 'k':
-		shift = 10;
-		end++;
-		break;
-	case 'M':
-	case 'm':
-		shift = 20;
-		end++;
-		break;
-	case 'G':
-	case 'g':
-		shift = 30;
-		end++;
-		break;
-	case 'T':
-	case 't':
-		shift = 40;
-		end++;
-		break;
-	default:
-		break;
-	}
-	if (*end == 'i' || *end == 'B')
-		end += *end == 'i' ? (end[1] == 'B' ? 2 : 1) : 1;
-	if (*end || v == 0 || v > (UINT64_MAX >> shift))
-		return -EINVAL;
-	*out = (uint64_t)v << shift;
-	return 0;
-}
-
 static int load_request(struct usb_request *q, const char *path)
 {
 	struct buf b;
@@ -173,7 +133,7 @@ int cmd_usb_export(struct cli *c, int argc, char **argv)
 		else if (strcmp(a, "--for") == 0 && has)
 			req_path = argv[++i];
 		else if (strcmp(a, "--max-size") == 0 && has) {
-			if (parse_size(&o.max_size, argv[++i]) < 0) {
+			if (cli_parse_size(&o.max_size, argv[++i]) < 0) {
 				fprintf(stderr,
 					"ferry: usb export: --max-size %s: give bytes with "
 					"K, M, G or T, like 7G\n",
