@@ -94,6 +94,8 @@ static void report(struct cli *c, const struct sync_result *res, bool dry)
 			jw_u64(&c->w, ch->raw_bytes);
 			jw_key(&c->w, "unavailable_chunks");
 			jw_u64(&c->w, ch->unlocated);
+			jw_key(&c->w, "batches");
+			jw_u64(&c->w, ch->batches);
 			jw_key(&c->w, "reason");
 			jw_str(&c->w, ch->reason);
 			jw_obj_end(&c->w);

@@ -57,6 +57,7 @@ struct sync_channel {
 	uint64_t fetch_bytes;   /* stored bytes the plan reads */
 	uint64_t raw_bytes;     /* bytes the plan writes */
 	uint64_t unlocated;     /* chunks no source offers */
+	unsigned batches;       /* plan batches (at most PLAN_BATCH_CHUNKS each) */
 	char reason[512];
 };
 

@@ -232,17 +232,20 @@ static int carry_out(struct run *r, struct sync_channel *ch, struct plan *p,
 	struct fetch_stats fs;
 	struct db_pending pend = { .channel = ch->name, .version = h->version,
 				   .bytes_total = p->stored_bytes, .updated = time(NULL) };
-	uint64_t missing = 0;
+	uint64_t missing;
 	int e = fetch_plan(&fs, p, r->st, r->src, r->nsrc, &fo);
 
 	r->res->chunks += fs.chunks;
 	r->res->bytes_written += fs.bytes_written;
+	ch->batches = fs.batches;
+	ch->unlocated = fs.unlocated;
 	if (e < 0 && e != -ECANCELED)
 		return e;
-	for (size_t i = 0; i < p->n; i++)
-		if (!p->chunks[i].done)
-			missing += p->chunks[i].stored_len;
-	if (missing == 0) {
+	missing = fs.missing_bytes;
+	say(r, "%s: %llu chunks in %u batch%s of at most %zu, %llu chunks left", ch->name,
+	    (unsigned long long)p->total, fs.batches, fs.batches == 1 ? "" : "es", p->batch_max,
+	    (unsigned long long)fs.missing_chunks);
+	if (fs.missing_chunks == 0) {
 		e = install(r, h, head, commit);
 		if (e == 0) {
 			ch->state = SYNC_INSTALLED;
@@ -282,6 +285,23 @@ static int check_space(struct run *r, struct sync_channel *ch, const struct plan
 		       (unsigned long long)ch->version,
 		       (unsigned long long)((p->stored_bytes + STORE_DISK_MARGIN) >> 20),
 		       (unsigned long long)(avail >> 20));
+}
+
+/* Locates the whole plan, batch by batch, only to count what no source
+ * offers (--dry-run: nothing is fetched). */
+static int count_unlocated(struct run *r, struct sync_channel *ch, struct plan *p)
+{
+	int e;
+
+	ch->unlocated = 0;
+	while ((e = plan_next_batch(p)) > 0) {
+		e = plan_locate(p, r->src, r->nsrc);
+		if (e < 0)
+			return e;
+		ch->unlocated += p->unlocated;
+		ch->batches++;
+	}
+	return e;
 }
 
 static int load_packs(struct run *r)
@@ -327,8 +347,8 @@ static int sync_release(struct run *r, struct sync_channel *ch, const struct mf_
 		e = plan_build(&p, r->st, old_tree, &tree, (const char *const *)r->filters);
 	if (e == 0)
 		e = load_packs(r);
-	if (e == 0)
-		e = plan_locate(&p, r->src, r->nsrc);
+	if (e == 0 && r->o->dry_run)
+		e = count_unlocated(r, ch, &p);
 	if (e < 0) {
 		r->res->trust_failure |= e == -EKEYREJECTED || e == -EBADMSG;
 		ch->state = SYNC_REFUSED;
@@ -338,10 +358,9 @@ static int sync_release(struct run *r, struct sync_channel *ch, const struct mf_
 		return e == -ENOMEM ? e : 0;
 	}
 	ch->files = p.files;
-	ch->missing_chunks = p.n;
+	ch->missing_chunks = p.total;
 	ch->fetch_bytes = p.stored_bytes;
 	ch->raw_bytes = p.raw_bytes;
-	ch->unlocated = p.unlocated;
 	ch->version = h->version;
 	if (r->o->dry_run)
 		ch->state = SYNC_PLANNED;
