@@ -6,20 +6,54 @@
  * appears in sqlite_schema, so the store's schema check (exactly ferry's
  * tables) is not concerned.  Its pages go through a cache of
  * DB_PLAN_CACHE_BYTES and spill to SQLite's temporary file: the list may
- * hold millions of rows at constant memory.
+ * hold millions of rows at constant memory.  The temporary file is put
+ * beside the store database (PRAGMA temp_store_directory), not in /tmp,
+ * which is often a tmpfs — memory again.  SQLite unlinks it as soon as it
+ * is opened, so nothing is left in the store.
  */
 #include "sync/db_sqlite_int.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "core/limits.h"
+#include "core/mem.h"
 
 #define DB_PLAN_CACHE_BYTES (4u << 20)
+
+/* Points SQLite's temporary files at the database's own folder: best
+ * effort (SQLite's default folder otherwise). */
+static void temp_beside(struct db *db)
+{
+	const char *slash = strrchr(db->path, '/');
+	size_t n = slash ? (size_t)(slash - db->path) : 0, k = 0, bytes;
+	AUTO_FREE char *sql = NULL;
+	static const char head[] = "PRAGMA temp_store_directory = '";
+
+	if (n == 0 || !mem_mul_ok(&bytes, n, 2) || !mem_add_ok(&bytes, bytes, sizeof(head) + 2))
+		return;
+	sql = mem_alloc(bytes);
+	if (!sql)
+		return;
+	memcpy(sql, head, sizeof(head) - 1);
+	k = sizeof(head) - 1;
+	for (size_t i = 0; i < n; i++) {
+		if (db->path[i] == '\'')
+			sql[k++] = '\'';
+		sql[k++] = db->path[i];
+	}
+	sql[k++] = '\'';
+	sql[k] = '\0';
+	if (db_exec_sql(db, sql) < 0)
+		err_clear();
+}
 
 int db_plan_reset(struct db *db)
 {
 	char sql[256];
 	int r;
+
+	temp_beside(db);
 
 	snprintf(sql, sizeof(sql),
 		 "PRAGMA temp.cache_size = -%u;"

@@ -324,7 +324,7 @@ int fetch_plan(struct fetch_stats *out, struct plan *p, struct store *st, struct
 		r = vpool_new(&f.pool, 0);
 	f.total_bytes = p->stored_bytes;
 	/* Whole packs first: they are copied as they are, not re-packed. */
-	if (r == 0)
+	if (r == 0 && p->total)
 		r = fetch_adopt_packs(&f);
 	/* Then the rest, a batch at a time; a chunk stored meanwhile is in no
 	 * later batch. */

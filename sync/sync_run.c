@@ -242,9 +242,9 @@ static int carry_out(struct run *r, struct sync_channel *ch, struct plan *p,
 	if (e < 0 && e != -ECANCELED)
 		return e;
 	missing = fs.missing_bytes;
-	say(r, "%s: %llu chunks in %u batch%s of at most %zu, %llu chunks left", ch->name,
-	    (unsigned long long)p->total, fs.batches, fs.batches == 1 ? "" : "es", p->batch_max,
-	    (unsigned long long)fs.missing_chunks);
+	say(r, "%s: %llu chunks were missing; whole packs, then %u ranged batch%s of at most %zu; "
+	       "%llu still missing", ch->name, (unsigned long long)p->total, fs.batches,
+	    fs.batches == 1 ? "" : "es", p->batch_max, (unsigned long long)fs.missing_chunks);
 	if (fs.missing_chunks == 0) {
 		e = install(r, h, head, commit);
 		if (e == 0) {

@@ -47,6 +47,7 @@ b2=$(jget "$T/dry2.json" channels 0 batches) u2=$(jget "$T/dry2.json" channels 0
 	ok "--dry-run counts $m2 chunks, $f2 bytes, in one batch or in $b2" ||
 	fail "dry-run: $m1/$m2 chunks of $chunks, $f1/$f2 bytes"
 [ "$b2" = $(((chunks + 999) / 1000)) ] && [ "$u2" = 0 ] &&
+	[ "$(jget "$T/dry1.json" channels 0 batches)" = 1 ] &&
 	ok "in $b2 batches of at most 1000, every chunk located" ||
 	fail "dry-run batches $b2, unavailable $u2"
 
