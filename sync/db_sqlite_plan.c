@@ -69,8 +69,7 @@ int db_plan_reset(struct db *db)
 
 int db_plan_add(struct db *db, const struct sha256 *id, uint32_t raw_len, uint32_t stored_len)
 {
-	return db_st_exec(db, ST_PLAN_ADD,
-			  VALS(v_hash(id), v_int(raw_len), v_int(stored_len)));
+	return db_st_exec(db, ST_PLAN_ADD, VALS(v_hash(id), v_int(raw_len), v_int(stored_len)));
 }
 
 static int row_plan(struct db_plan_chunk *c, struct sqlite3_stmt *s)
