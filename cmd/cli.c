@@ -116,7 +116,7 @@ void cli_progress_end(struct cli *c)
 
 void cli_size(char *out, size_t cap, uint64_t bytes)
 {
-	static const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	static const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
 	double v = (double)bytes;
 	int u = 0;
 
@@ -136,8 +136,9 @@ int cli_parse_rate(uint64_t *bytes_per_s, const char *s)
 		const char *suffix;
 		uint64_t mul, div;
 	} units[] = {
-	    {"", 1, 1},	       {"K", 1024, 1},	     {"M", 1 << 20, 1},	      {"G", 1 << 30, 1},
-	    {"kbit", 1000, 8}, {"mbit", 1000000, 8}, {"gbit", 1000000000, 8},
+		{ "", 1, 1 },           { "K", 1024, 1 },          { "M", 1 << 20, 1 },
+		{ "G", 1 << 30, 1 },    { "kbit", 1000, 8 },       { "mbit", 1000000, 8 },
+		{ "gbit", 1000000000, 8 },
 	};
 	char *end;
 	unsigned long long v;

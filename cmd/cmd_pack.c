@@ -111,8 +111,7 @@ static void print_summary(const struct mf_publish_opts *o, const struct mf_publi
 	cli_size(newraw, sizeof(newraw), s->bytes_new_raw);
 	cli_size(stored, sizeof(stored), s->bytes_stored);
 	cli_size(total, sizeof(total), r->stored);
-	cli_size(rate, sizeof(rate),
-		 s->seconds > 0 ? (uint64_t)((double)s->bytes_read / s->seconds) : 0);
+	cli_size(rate, sizeof(rate), s->seconds > 0 ? (uint64_t)((double)s->bytes_read / s->seconds) : 0);
 	if (r->unchanged)
 		printf("%s: nothing changed since release %llu; nothing published\n", o->channel,
 		       (unsigned long long)r->version);
@@ -124,8 +123,8 @@ static void print_summary(const struct mf_publish_opts *o, const struct mf_publi
 	printf("  chunks       %llu, of which %llu new (%s)\n", (unsigned long long)s->chunks,
 	       (unsigned long long)s->chunks_new, newraw);
 	printf("  stored       %s in %llu new pack%s (dedupe saved %.1f%%, compression %.2fx)\n",
-	       stored, (unsigned long long)s->packs_new, s->packs_new == 1 ? "" : "s", 100 * dedupe,
-	       ratio);
+	       stored, (unsigned long long)s->packs_new, s->packs_new == 1 ? "" : "s",
+	       100 * dedupe, ratio);
 	printf("  release      %llu packs, %s for a school starting from nothing\n",
 	       (unsigned long long)r->npacks, total);
 	if (r->deltas || r->deltas_tried) {
@@ -133,10 +132,9 @@ static void print_summary(const struct mf_publish_opts *o, const struct mf_publi
 
 		cli_size(db, sizeof(db), r->delta_bytes);
 		cli_size(nb, sizeof(nb), r->deltas_new_bytes);
-		printf(
-		    "  deltas       %llu listed (%s), of which %llu new (%s; %llu tried, %.1f s)\n",
-		    (unsigned long long)r->deltas, db, (unsigned long long)r->deltas_new, nb,
-		    (unsigned long long)r->deltas_tried, r->delta_seconds);
+		printf("  deltas       %llu listed (%s), of which %llu new (%s; %llu tried, %.1f s)\n",
+		       (unsigned long long)r->deltas, db, (unsigned long long)r->deltas_new, nb,
+		       (unsigned long long)r->deltas_tried, r->delta_seconds);
 	}
 	if (s->skipped)
 		printf("  skipped      %llu entries (symlinks, devices or unreadable; see above)\n",
@@ -145,9 +143,9 @@ static void print_summary(const struct mf_publish_opts *o, const struct mf_publi
 
 int cmd_pack(struct cli *c, int argc, char **argv)
 {
-	struct mf_publish_opts o = {0};
+	struct mf_publish_opts o = { 0 };
 	struct mf_publish_result res;
-	struct pack_ui ui = {.c = c};
+	struct pack_ui ui = { .c = c };
 	const char *pos[3];
 	int npos = 0, r;
 	uint64_t n;
@@ -164,8 +162,7 @@ int cmd_pack(struct cli *c, int argc, char **argv)
 			o.meta_path = argv[++i];
 		else if (strcmp(a, "--message") == 0 && has)
 			o.message = argv[++i];
-		else if (strcmp(a, "--expires") == 0 && has &&
-			 cli_parse_count(&n, argv[++i], 36500) == 0)
+		else if (strcmp(a, "--expires") == 0 && has && cli_parse_count(&n, argv[++i], 36500) == 0)
 			o.expires = (uint64_t)time(NULL) + n * 86400;
 		else if (strcmp(a, "--strict") == 0)
 			o.strict = true;
@@ -173,8 +170,7 @@ int cmd_pack(struct cli *c, int argc, char **argv)
 			o.wait = true;
 		else if (strcmp(a, "--no-deltas") == 0)
 			o.no_deltas = true;
-		else if (strcmp(a, "--delta-depth") == 0 && has &&
-			 cli_parse_count(&n, argv[++i], 64) == 0)
+		else if (strcmp(a, "--delta-depth") == 0 && has && cli_parse_count(&n, argv[++i], 64) == 0)
 			o.delta_depth = (unsigned)n;
 		else if (strcmp(a, "--delta-level") == 0 && has &&
 			 cli_parse_count(&n, argv[++i], 22) == 0 && n > 0)

@@ -104,6 +104,8 @@ static void report(struct cli *c, const struct sync_result *res, bool dry)
 			jw_u64(&c->w, ch->deltas_applied);
 			jw_key(&c->w, "deltas_failed");
 			jw_u64(&c->w, ch->deltas_failed);
+			jw_key(&c->w, "batches");
+			jw_u64(&c->w, ch->batches);
 			jw_key(&c->w, "reason");
 			jw_str(&c->w, ch->reason);
 			jw_obj_end(&c->w);

@@ -67,6 +67,12 @@
 /* libgit2 keeps parsed objects in a process-wide cache; keep it small, a
  * school box has little memory. */
 #define LG_CACHE_BYTES (16 << 20)
+/* libgit2 reads packs through mmap'd windows (by default up to 1 GiB each
+ * and 8 GiB in all) whose touched pages count in the process's RSS: a sync
+ * reading every pointer of a million-chunk release touched ~40 MiB of
+ * manifest pack.  Small windows, few mapped at once. */
+#define LG_MWINDOW_BYTES (1u << 20)
+#define LG_MWINDOW_MAPPED_BYTES (8u << 20)
 
 /* ---- errors and the library's global state ---------------------------- */
 
@@ -162,6 +168,11 @@ static void lg_init_once(void)
 				     (size_t)LIMIT_GIT_OBJECT_BYTES);
 	if (r >= 0)
 		r = git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)LG_CACHE_BYTES);
+	if (r >= 0)
+		r = git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE, (size_t)LG_MWINDOW_BYTES);
+	if (r >= 0)
+		r = git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT,
+				     (size_t)LG_MWINDOW_MAPPED_BYTES);
 	for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(levels); i++)
 		r = git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, levels[i], "");
 	lg_ready = r < 0 ? lg_err(r, "libgit2 options") : 0;

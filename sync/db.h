@@ -409,6 +409,41 @@ typedef int (*db_run_fn)(const struct db_run *r, void *ctx);
 /* Walks at most limit runs, newest first. */
 int db_run_foreach_recent(struct db *db, unsigned limit, db_run_fn cb, void *ctx) FERRY_MUST_USE;
 
+/* ---- plan: the chunks a sync still needs (a temporary table) ------------ */
+
+/* The list plan_build() fills (sync/plan.h): each chunk a release needs and
+ * the store lacked, once, numbered in the order it was added.  It lives in
+ * SQLite's temporary database (a file of its own, paged through a bounded
+ * cache), so a release of millions of chunks costs no more memory than one
+ * of a few; it disappears with the handle. */
+struct db_plan_chunk {
+	int64_t seq; /* 1, 2, ... in the order added */
+	struct sha256 id;
+	uint32_t raw_len;
+	uint32_t stored_len;
+};
+
+/* Creates the list if this handle has none yet, and empties it. */
+int db_plan_reset(struct db *db) FERRY_MUST_USE;
+
+/* Adds a chunk.  @return 1 if added, 0 if already listed. */
+int db_plan_add(struct db *db, const struct sha256 *id, uint32_t raw_len,
+		uint32_t stored_len) FERRY_MUST_USE;
+
+/* Looks a listed chunk up by ID; out may be NULL.  -ENOENT. */
+int db_plan_get(struct db_plan_chunk *out, struct db *db, const struct sha256 *id) FERRY_MUST_USE;
+
+typedef int (*db_plan_fn)(const struct db_plan_chunk *c, void *ctx);
+
+/* Walks, in seq order, at most limit listed chunks with seq > after that
+ * the chunks table does not hold (yet). */
+int db_plan_next_foreach(struct db *db, int64_t after, size_t limit, db_plan_fn cb,
+			 void *ctx) FERRY_MUST_USE;
+
+/* How many listed chunks the chunks table still lacks, and their stored
+ * bytes. */
+int db_plan_left(uint64_t *chunks_out, uint64_t *stored_out, struct db *db) FERRY_MUST_USE;
+
 /* ---- meta: settings and facts about the store --------------------------- */
 
 /* key is at most LIMIT_NAME_BYTES, value at most LIMIT_LINE_BYTES.

@@ -104,7 +104,16 @@ struct sqlite3_stmt;
 		     " VALUES(?1, 0, 0, 0)")                                                       \
 	X(RUN_END, "UPDATE runs SET ended = ?2, outcome = ?3, bytes_read = ?4,"                    \
 		   " bytes_written = ?5, chunks_stored = ?6, reason = ?7 WHERE id = ?1")           \
-	X(RUN_RECENT, "SELECT " RUN_COLS " FROM runs ORDER BY id DESC LIMIT ?1")
+	X(RUN_RECENT, "SELECT " RUN_COLS " FROM runs ORDER BY id DESC LIMIT ?1")                \
+	X(PLAN_CLEAR, "DELETE FROM temp.plan_missing")                                             \
+	X(PLAN_ADD, "INSERT INTO temp.plan_missing(id, raw, stored) VALUES(?1, ?2, ?3)"            \
+		    " ON CONFLICT(id) DO NOTHING")                                                 \
+	X(PLAN_GET, "SELECT seq, id, raw, stored FROM temp.plan_missing WHERE id = ?1")            \
+	X(PLAN_NEXT, "SELECT m.seq, m.id, m.raw, m.stored FROM temp.plan_missing m"                \
+		     " WHERE m.seq > ?1 AND NOT EXISTS (SELECT 1 FROM main.chunks c"               \
+		     " WHERE c.id = m.id) ORDER BY m.seq LIMIT ?2")                                \
+	X(PLAN_LEFT, "SELECT count(*), coalesce(sum(m.stored), 0) FROM temp.plan_missing m"        \
+		     " WHERE NOT EXISTS (SELECT 1 FROM main.chunks c WHERE c.id = m.id)")
 
 #define AS_ENUM(name, sql) ST_##name,
 enum st { STATEMENTS(AS_ENUM) ST_COUNT };

@@ -281,6 +281,36 @@ static int run_request(struct fetch *f, const struct plan_request *rq)
 	return r;
 }
 
+/* One batch of the plan: each round reads what is located; chunks a
+ * failing source kept are located again among the sources still usable. */
+static int fetch_batch(struct fetch *f)
+{
+	struct plan *p = f->p;
+	int r = 0;
+
+	for (unsigned round = 0; r == 0 && round <= f->nsrc; round++) {
+		r = plan_locate(p, f->src, f->nsrc);
+		if (r == 0 && round == 0) {
+			f->stats->unlocated += p->unlocated;
+			fetch_log(f, "plan: batch %u: %zu chunks, %llu offered by no source",
+				  p->batches, p->n, (unsigned long long)p->unlocated);
+		}
+		if (r == 0)
+			r = plan_requests(p);
+		if (r < 0 || p->nreqs == 0)
+			break;
+		for (size_t i = 0; r == 0 && i < p->nreqs; i++) {
+			int e = fetch_stopping(f) ? -ECANCELED : run_request(f, &p->reqs[i]);
+
+			/* Link and source failures are handled by the next round;
+			 * only the store's own failures, or a stop, end the run. */
+			if (e == -ENOMEM || e == -ENOSPC || e == -ECANCELED)
+				r = e;
+		}
+	}
+	return r;
+}
+
 int fetch_plan(struct fetch_stats *out, struct plan *p, struct store *st, struct source *src,
 	       size_t nsrc, const struct fetch_opts *o)
 {
@@ -292,31 +322,29 @@ int fetch_plan(struct fetch_stats *out, struct plan *p, struct store *st, struct
 	r = f.raw ? codec_new(&f.codec, 3) : -ENOMEM;
 	if (r == 0)
 		r = vpool_new(&f.pool, 0);
-	for (size_t i = 0; i < p->n; i++)
-		f.total_bytes += p->chunks[i].stored_len;
+	f.total_bytes = p->stored_bytes;
 	/* Whole packs first: they are copied as they are, not re-packed. */
-	if (r == 0)
+	if (r == 0 && p->total)
 		r = fetch_adopt_packs(&f);
-	/* Each round reads what is located; chunks a failing source kept are
-	 * located again among the sources still usable. */
-	for (unsigned round = 0; r == 0 && round <= nsrc; round++) {
-		r = plan_locate(p, src, nsrc);
-		if (r == 0)
-			r = plan_requests(p);
-		if (r < 0 || p->nreqs == 0)
+	/* Then the rest, a batch at a time; a chunk stored meanwhile is in no
+	 * later batch. */
+	p->next_seq = 0;
+	while (r == 0) {
+		if (fetch_stopping(&f)) {
+			r = -ECANCELED;
 			break;
-		for (size_t i = 0; r == 0 && i < p->nreqs; i++) {
-			int e = fetch_stopping(&f) ? -ECANCELED : run_request(&f, &p->reqs[i]);
-
-			/* Link and source failures are handled by the next round;
-			 * only the store's own failures, or a stop, end the run. */
-			if (e == -ENOMEM || e == -ENOSPC || e == -ECANCELED)
-				r = e;
 		}
+		r = plan_next_batch(p);
+		if (r <= 0)
+			break;
+		out->batches++;
+		r = fetch_batch(&f);
 	}
 	if (r == 0 || r == -ECANCELED) {
 		int e = commit_batch(&f);
 
+		if (e == 0)
+			e = db_plan_left(&out->missing_chunks, &out->missing_bytes, st->db);
 		r = e < 0 ? e : r;
 	}
 	pack_writer_free(f.pw);

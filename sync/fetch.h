@@ -1,6 +1,10 @@
 /*
  * fetch.h — carrying out a plan: read ranges, verify, store, commit.
  *
+ * The plan is carried out in its batches (plan.h): whole packs first,
+ * for the whole release, then batch after batch, each located and read in
+ * ranges; a batch is never more than PLAN_BATCH_CHUNKS chunks.
+ *
  * Whole packs first (fetch_adopt.c).  A source's pack all of whose chunks
  * the plan needs becomes one of the store's packs as it is: streamed once,
  * every entry checked (header as indexed, payload decoding to its raw
@@ -58,6 +62,10 @@ struct fetch_stats {
 	uint64_t chunks;        /* chunks verified and stored */
 	uint64_t bytes_written; /* their stored bytes */
 	uint64_t bad_chunks;    /* chunks that failed verification */
+	unsigned batches;       /* plan batches worked through */
+	uint64_t unlocated;     /* chunks of those batches no source offered */
+	uint64_t missing_chunks; /* the plan's chunks the store still lacks after */
+	uint64_t missing_bytes;  /* ... and their stored bytes */
 };
 
 struct fetch_opts {
@@ -69,9 +77,10 @@ struct fetch_opts {
 	void *ctx;
 };
 
-/* Fetches every located, not yet done chunk of p.  Returns 0 when all were
- * stored; chunks still missing stay !done (the caller reports partial);
- * -ECANCELED when should_stop ended it. */
+/* Fetches the chunks of p (built by plan_build()) the sources offer, batch
+ * by batch.  Returns 0 when it went through every batch (chunks no source
+ * offered are counted in out->missing_*: the caller reports partial);
+ * -ECANCELED when should_stop ended it (out->missing_* counted too). */
 int fetch_plan(struct fetch_stats *out, struct plan *p, struct store *st, struct source *src,
 	       size_t nsrc, const struct fetch_opts *o) FERRY_MUST_USE;
 

@@ -61,7 +61,6 @@ struct adopt {
 	struct source *src;
 	const struct pack_index *idx;
 	const struct sha256 *name;
-	struct plan_chunk **want; /* the plan's chunk for each entry, in offset order */
 	size_t n;
 	uint64_t size, index_off;
 	struct sha256_ctx *sha;
@@ -84,23 +83,6 @@ static uint64_t entry_off(const struct adopt *a, size_t k)
 		return a->index_off;
 	pack_index_get_by_offset(&e, a->idx, k);
 	return e.offset;
-}
-
-/* The plan needs every chunk of idx (not yet stored, same raw length):
- * fills a->want and returns true. */
-static bool wants_all(struct adopt *a)
-{
-	for (size_t k = 0; k < a->n; k++) {
-		struct pack_entry e;
-		struct plan_chunk *c;
-
-		pack_index_get_by_offset(&e, a->idx, k);
-		c = plan_find(a->f->p, &e.id);
-		if (!c || c->done || c->raw_len != e.raw_len)
-			return false;
-		a->want[k] = c;
-	}
-	return true;
 }
 
 /* Task 0 hashes the bytes into the pack's running hash; task i > 0
@@ -169,8 +151,12 @@ static int settle(struct adopt *a, size_t upto)
 	}
 	if (a->first < a->n) {
 		r = vpool_run(a->f->pool, upto - a->first + 1, verify_task, a);
-		for (size_t i = a->first; r == 0 && i < upto; i++)
-			a->f->done_bytes += a->want[i]->stored_len;
+		for (size_t i = a->first; r == 0 && i < upto; i++) {
+			struct pack_entry e;
+
+			pack_index_get_by_offset(&e, a->idx, i);
+			a->f->done_bytes += e.stored_len;
+		}
 	} else {
 		r = check_tail(a);
 	}
@@ -435,15 +421,12 @@ static int adopt_pack(struct fetch *f, struct source *src, const struct pack_ind
 	int r;
 
 	a.index_off = a.size - PACK_FOOTER_LEN - (uint64_t)a.n * PACK_RECORD_LEN;
-	a.want = mem_calloc(a.n + 1, sizeof(*a.want));
-	if (!packs || !pdir || !a.want) {
-		mem_free(a.want);
+	if (!packs || !pdir)
 		return -ENOMEM;
-	}
-	if (!wants_all(&a)) {
-		mem_free(a.want);
-		return 0;
-	}
+	/* The decision: the release needs every chunk, the store has none. */
+	r = plan_wants_pack(f->p, idx);
+	if (r <= 0)
+		return r;
 	r = pack_path_make(&part, pdir, a.name, PACK_SUFFIX);
 	if (r == 0)
 		r = pack_path_make(&final, packs, a.name, PACK_SUFFIX);
@@ -458,8 +441,7 @@ static int adopt_pack(struct fetch *f, struct source *src, const struct pack_ind
 	sha256_ctx_free(a.sha);
 	buf_release(&a.seg);
 	if (r == 0) {
-		for (size_t k = 0; k < a.n; k++)
-			a.want[k]->done = true;
+		/* Its chunks are stored now: no batch of the plan holds them. */
 		f->stats->chunks += a.n;
 		f->stats->bytes_written += a.size;
 		r = pack_list_write(packs);
@@ -483,7 +465,6 @@ static int adopt_pack(struct fetch *f, struct source *src, const struct pack_ind
 		fetch_log(f, "%s; it will be fetched again", err_detail());
 		r = 0;
 	}
-	mem_free(a.want);
 	return r;
 }
 
@@ -491,8 +472,17 @@ int fetch_adopt_packs(struct fetch *f)
 {
 	int r = 0;
 
+	/* One pack index in memory at a time. */
 	for (size_t s = 0; r == 0 && s < f->nsrc; s++)
-		for (size_t k = 0; r == 0 && k < f->src[s].npacks && f->src[s].usable; k++)
-			r = adopt_pack(f, &f->src[s], f->src[s].packs[k]);
+		for (size_t k = 0; r == 0 && k < f->src[s].npacks && f->src[s].usable; k++) {
+			struct pack_index *idx = NULL;
+
+			r = source_pack_index(&idx, &f->src[s], k);
+			if (r == 0)
+				r = adopt_pack(f, &f->src[s], idx);
+			else if (r != -ENOMEM)
+				r = 0; /* a missing or broken index costs only that pack */
+			pack_index_free(idx);
+		}
 	return r;
 }

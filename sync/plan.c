@@ -14,7 +14,11 @@
 
 void plan_init(struct plan *p)
 {
+	const char *knob = getenv("FERRY_PLAN_BATCH");
+	unsigned long v = knob ? strtoul(knob, NULL, 10) : 0;
+
 	memset(p, 0, sizeof(*p));
+	p->batch_max = v >= 1 && v <= PLAN_BATCH_CHUNKS ? (size_t)v : PLAN_BATCH_CHUNKS;
 }
 
 void plan_release(struct plan *p)
@@ -39,26 +43,16 @@ static bool wanted_path(const char *path, const char *const *filters)
 	return !filters || !filters[0] || store_filter_match(filters, path);
 }
 
+/* Lists a chunk the store lacks; one listed already counts once. */
 static int add_chunk(struct plan *p, const struct chunk_ref *c)
 {
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 1024, bytes;
-		struct plan_chunk *g;
+	int r = db_plan_add(p->st->db, &c->id, c->raw_len, c->stored_len);
 
-		if (!mem_mul_ok(&bytes, cap, sizeof(*g)))
-			return -ENOMEM;
-		g = mem_realloc(p->chunks, bytes);
-		if (!g)
-			return -ENOMEM;
-		p->chunks = g;
-		p->cap = cap;
-	}
-	memset(&p->chunks[p->n], 0, sizeof(p->chunks[p->n]));
-	p->chunks[p->n].id = c->id;
-	p->chunks[p->n].raw_len = c->raw_len;
-	p->chunks[p->n].stored_len = c->stored_len;
-	p->chunks[p->n].source = -1;
-	p->n++;
+	if (r <= 0)
+		return r;
+	p->total++;
+	p->raw_bytes += c->raw_len;
+	p->stored_bytes += c->stored_len;
 	return 0;
 }
 
@@ -101,33 +95,99 @@ int plan_build(struct plan *p, struct store *st, const struct mgit_oid *old_tree
 	       const struct mgit_oid *new_tree, const char *const *filters)
 {
 	struct build b = { .p = p, .st = st, .filters = filters };
-	size_t k = 0;
 	int r;
 
+	p->st = st;
 	buf_init(&b.blob, LIMIT_POINTER_BYTES);
-	/* One transaction around the lookups: SQLite then takes its lock
-	 * once, not once per chunk. */
-	r = db_begin(st->db);
+	r = db_plan_reset(st->db);
+	/* One transaction around the lookups and the list: SQLite then
+	 * takes its lock once, not once per chunk. */
+	if (r == 0)
+		r = db_begin(st->db);
 	if (r == 0)
 		r = mgit_tree_diff(st->git, old_tree, new_tree, "files", on_changed, &b);
-	if (db_in_transaction(st->db))
-		(void)db_rollback(st->db); /* nothing was written */
+	if (r == 0)
+		r = db_commit(st->db); /* only the temporary list was written */
+	if (r < 0 && db_in_transaction(st->db))
+		(void)db_rollback(st->db);
 	buf_release(&b.blob);
+	return r;
+}
+
+static int add_to_batch(const struct db_plan_chunk *c, void *ctx)
+{
+	struct plan *p = ctx;
+
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 1024, bytes;
+		struct plan_chunk *g;
+
+		if (cap > p->batch_max)
+			cap = p->batch_max;
+		if (!mem_mul_ok(&bytes, cap, sizeof(*g)))
+			return -ENOMEM;
+		g = mem_realloc(p->chunks, bytes);
+		if (!g)
+			return -ENOMEM;
+		p->chunks = g;
+		p->cap = cap;
+	}
+	memset(&p->chunks[p->n], 0, sizeof(p->chunks[p->n]));
+	p->chunks[p->n].id = c->id;
+	p->chunks[p->n].raw_len = c->raw_len;
+	p->chunks[p->n].stored_len = c->stored_len;
+	p->chunks[p->n].source = -1;
+	p->n++;
+	p->next_seq = c->seq;
+	return 0;
+}
+
+int plan_next_batch(struct plan *p)
+{
+	int r;
+
+	p->n = 0;
+	p->nreqs = 0;
+	p->unlocated = 0;
+	if (!p->st)
+		return 0;
+	r = db_plan_next_foreach(p->st->db, p->next_seq, p->batch_max, add_to_batch, p);
 	if (r < 0)
 		return r;
-	if (p->n)
-		qsort(p->chunks, p->n, sizeof(*p->chunks), by_id);
-	for (size_t i = 0; i < p->n; i++) {
-		if (k && memcmp(p->chunks[k - 1].id.b, p->chunks[i].id.b, SHA256_LEN) == 0)
-			continue;
-		p->chunks[k++] = p->chunks[i];
+	if (p->n == 0) {
+		p->next_seq = 0;
+		return 0;
 	}
-	p->n = k;
-	for (size_t i = 0; i < p->n; i++) {
-		p->raw_bytes += p->chunks[i].raw_len;
-		p->stored_bytes += p->chunks[i].stored_len;
+	p->batches++;
+	qsort(p->chunks, p->n, sizeof(*p->chunks), by_id);
+	return (int)p->n;
+}
+
+int plan_wants_pack(struct plan *p, const struct pack_index *idx)
+{
+	struct db *db = p->st->db;
+	bool own = !db_in_transaction(db);
+	int r = own ? db_begin(db) : 0;
+	int want = pack_index_count(idx) > 0;
+
+	for (size_t k = 0; r == 0 && want && k < pack_index_count(idx); k++) {
+		struct db_plan_chunk c;
+		struct pack_entry e;
+
+		pack_index_get(&e, idx, k);
+		r = db_plan_get(&c, db, &e.id);
+		if (r == -ENOENT || (r == 0 && c.raw_len != e.raw_len)) {
+			want = 0; /* the release does not need this one */
+			r = 0;
+		} else if (r == 0) {
+			r = db_chunk_find(NULL, db, &e.id);
+			want = r == -ENOENT; /* not stored meanwhile */
+			r = r == -ENOENT ? 0 : r;
+		}
 	}
-	return 0;
+	if (own && db_in_transaction(db))
+		(void)db_rollback(db); /* nothing was written */
+	return r < 0 ? r : want;
 }
 
 struct plan_chunk *plan_find(struct plan *p, const struct sha256 *id)
@@ -148,33 +208,54 @@ struct plan_chunk *plan_find(struct plan *p, const struct sha256 *id)
 	return NULL;
 }
 
-int plan_locate(struct plan *p, struct source *src, size_t nsrc)
+/* Finds, in one pack's index, the batch's chunks not located yet. */
+static size_t locate_in(struct plan *p, const struct pack_index *idx, int32_t source,
+			const struct sha256 *pack)
 {
-	p->unlocated = 0;
+	size_t found = 0;
+
 	for (size_t i = 0; i < p->n; i++) {
 		struct plan_chunk *c = &p->chunks[i];
+		struct pack_entry e;
 
-		c->source = -1;
-		/* Done chunks are located too (not counted as missing): requests
-		 * must know where they lie so as not to read through them. */
-		for (size_t s = 0; s < nsrc && c->source < 0; s++) {
-			if (!src[s].usable)
-				continue;
-			for (size_t k = 0; k < src[s].npacks; k++) {
-				struct pack_entry e;
-
-				if (pack_index_find(&e, src[s].packs[k], &c->id) < 0 ||
-				    e.raw_len != c->raw_len)
-					continue;
-				c->source = (int32_t)s;
-				c->at = e;
-				c->pack = pack_index_name(src[s].packs[k]);
-				break;
-			}
-		}
-		if (c->source < 0 && !c->done)
-			p->unlocated++;
+		if (c->done || c->source >= 0 || pack_index_find(&e, idx, &c->id) < 0 ||
+		    e.raw_len != c->raw_len)
+			continue;
+		c->source = source;
+		c->at = e;
+		c->pack = pack;
+		found++;
 	}
+	return found;
+}
+
+/* Source by source, cheapest first, and within one pack by pack, in its
+ * list's order: a chunk goes to the first pack found to hold it.  Only
+ * one pack index is in memory at a time. */
+int plan_locate(struct plan *p, struct source *src, size_t nsrc)
+{
+	size_t left = 0;
+
+	for (size_t i = 0; i < p->n; i++) {
+		p->chunks[i].source = -1;
+		left += !p->chunks[i].done;
+	}
+	for (size_t s = 0; s < nsrc && left; s++) {
+		if (!src[s].usable)
+			continue;
+		for (size_t k = 0; k < src[s].npacks && left; k++) {
+			struct pack_index *idx = NULL;
+			int r = source_pack_index(&idx, &src[s], k);
+
+			if (r == -ENOMEM)
+				return r;
+			if (r < 0)
+				continue; /* a missing or broken index costs only that pack */
+			left -= locate_in(p, idx, (int32_t)s, &src[s].packs[k].name);
+			pack_index_free(idx);
+		}
+	}
+	p->unlocated = left;
 	return 0;
 }
 

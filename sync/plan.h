@@ -3,12 +3,26 @@
  *
  * plan_build() diffs the new release against the installed one (only
  * under files/, only inside the subscription's path filters), reads each
- * changed file's pointer, and lists the chunks the store does not hold —
- * sorted, each once.  plan_locate() then finds each missing chunk in the
- * sources' pack indexes, cheapest source first, and plan_requests() groups
- * them into byte ranges of packs: neighbouring entries are coalesced (gaps
- * up to PLAN_GAP_BYTES are read and thrown away rather than paying another
- * round trip), and a pack that is mostly needed is read whole.
+ * changed file's pointer, and lists the chunks the store does not hold,
+ * each once, in the store database's temporary plan list (db.h) — not in
+ * memory: it counts the whole release exactly (files, chunks, raw and
+ * stored bytes) at constant memory, however many chunks it has.
+ *
+ * The chunks are then worked through in batches of at most
+ * PLAN_BATCH_CHUNKS: plan_next_batch() loads the next ones the store still
+ * lacks (in the order the walk found them, so a batch keeps the locality
+ * of its files' packs), sorted by ID.  plan_locate() finds each of the
+ * batch's chunks in the sources' pack indexes, cheapest source first,
+ * loading one pack index at a time; plan_requests() groups them into byte
+ * ranges of packs: neighbouring entries are coalesced (gaps up to
+ * PLAN_GAP_BYTES are read and thrown away rather than paying another round
+ * trip), and a pack that is mostly needed is read whole.  A chunk stored
+ * meanwhile (by an earlier batch, or a pack adopted whole) is in no later
+ * batch.  Memory is thus bounded by the batch, one pack index, and the
+ * database's caches, not by the catalog.
+ *
+ * FERRY_PLAN_BATCH (environment, 1..PLAN_BATCH_CHUNKS) sets a smaller
+ * batch: for tests, which show several batches on a small catalog.
  *
  * Every size comes from signed metadata (pointers) and is bounded before a
  * byte is fetched; paths are checked (mf_path_check) before they are used.
@@ -28,6 +42,7 @@
 
 #define PLAN_GAP_BYTES (256u << 10)
 #define PLAN_WHOLE_PACK_PCT 50u
+#define PLAN_BATCH_CHUNKS 65536u
 
 struct plan_chunk {
 	struct sha256 id;
@@ -47,26 +62,40 @@ struct plan_request {
 };
 
 struct plan {
-	struct plan_chunk *chunks; /* missing chunks */
+	struct store *st;
+	struct plan_chunk *chunks; /* the batch: missing chunks, sorted by ID */
 	size_t n, cap;
 	size_t *order;             /* chunk indexes grouped by request */
 	struct plan_request *reqs;
 	size_t nreqs;
+	/* The whole release, from plan_build(): */
 	uint64_t files;            /* files changed or added */
-	uint64_t raw_bytes;        /* their missing raw bytes */
+	uint64_t total;            /* missing chunks, each once */
+	uint64_t raw_bytes;        /* their raw bytes */
 	uint64_t stored_bytes;     /* what fetching them costs */
-	uint64_t unlocated;        /* chunks no source offers */
+	/* The batches: */
+	size_t batch_max;          /* at most this many chunks in one */
+	int64_t next_seq;          /* the plan list's place of the next batch */
+	unsigned batches;          /* batches loaded so far */
+	uint64_t unlocated;        /* of the batch: chunks no source offers */
 };
 
 void plan_init(struct plan *p);
 void plan_release(struct plan *p);
 
-/* filters: NULL-terminated path prefixes (e.g. "七年级/"), or NULL for all. */
+/* filters: NULL-terminated path prefixes (e.g. "七年级/"), or NULL for all.
+ * Replaces the store's plan list; the plan keeps st for the batches. */
 int plan_build(struct plan *p, struct store *st, const struct mgit_oid *old_tree,
 	       const struct mgit_oid *new_tree, const char *const *filters) FERRY_MUST_USE;
-/* The missing chunk with this ID (chunks are sorted by ID once
- * plan_build() returns), or NULL if the plan does not need it. */
+/* Loads the next batch (replacing the one before) and starts the walk of
+ * the list over when it ends: @return the batch's chunk count, 0 when the
+ * list is through (the next call starts again from its beginning). */
+int plan_next_batch(struct plan *p) FERRY_MUST_USE;
+/* The batch's chunk with this ID, or NULL if the batch does not hold it. */
 struct plan_chunk *plan_find(struct plan *p, const struct sha256 *id);
+/* Whether the release needs every chunk of idx and the store holds none of
+ * them (whole-pack adoption, fetch_adopt.c): 1 yes, 0 no, or an error. */
+int plan_wants_pack(struct plan *p, const struct pack_index *idx) FERRY_MUST_USE;
 int plan_locate(struct plan *p, struct source *src, size_t nsrc) FERRY_MUST_USE;
 int plan_requests(struct plan *p) FERRY_MUST_USE;
 

@@ -36,16 +36,6 @@ struct choose {
 	struct buf blob;
 };
 
-static bool wanted_path(const char *path, const char *const *filters)
-{
-	if (!filters || !filters[0])
-		return true;
-	for (size_t i = 0; filters[i]; i++)
-		if (strncmp(path, filters[i], strlen(filters[i])) == 0)
-			return true;
-	return false;
-}
-
 static int read_pointer(struct mf_pointer *out, struct choose *c, const struct mgit_oid *blob)
 {
 	int r;
@@ -80,28 +70,6 @@ static uint64_t missing_cost(struct choose *c, const struct mf_pointer *p, uint6
 	return cost;
 }
 
-/* Finds the delta entry in the usable sources, cheapest source first. */
-static bool locate(struct plan_delta *d, struct choose *c, const struct delta_rec *rec)
-{
-	for (size_t s = 0; s < c->nsrc; s++) {
-		if (!c->src[s].usable)
-			continue;
-		for (size_t k = 0; k < c->src[s].npacks; k++) {
-			struct pack_entry e;
-
-			if (pack_index_find(&e, c->src[s].packs[k], &rec->id) < 0 ||
-			    e.type != PACK_ENTRY_DELTA || e.stored_len != rec->size ||
-			    e.raw_len != rec->target_size)
-				continue;
-			d->source = (int32_t)s;
-			d->pack = pack_index_name(c->src[s].packs[k]);
-			d->at = e;
-			return true;
-		}
-	}
-	return false;
-}
-
 static int push(struct plan_deltas *pd, struct plan_delta *d)
 {
 	if (pd->n == pd->cap) {
@@ -127,7 +95,7 @@ static int on_changed(const char *path, const struct mgit_oid *old_blob,
 	uint64_t cost, plain;
 	int r;
 
-	if (!old_blob || !new_blob || !wanted_path(rel, c->filters))
+	if (!old_blob || !new_blob || !store_filter_match(c->filters, rel))
 		return 0;
 	r = mf_path_check(rel, strlen(rel));
 	if (r < 0)
@@ -141,11 +109,11 @@ static int on_changed(const char *path, const struct mgit_oid *old_blob,
 	}
 	rec = delta_list_find(&c->list, &d.base.hash, &d.target.hash);
 	r = 0;
-	if (rec && rec->target_size == d.target.size && in_store(c, &d.base) &&
-	    locate(&d, c, rec)) {
+	if (rec && rec->target_size == d.target.size && in_store(c, &d.base)) {
 		cost = missing_cost(c, &d.target, &plain);
 		if ((uint64_t)rec->size < cost) { /* only its bytes are read */
 			d.id = rec->id;
+			d.size = rec->size;
 			d.chunk_bytes = plain;
 			r = push(c->pd, &d);
 			if (r == 0) {
@@ -160,6 +128,56 @@ static int on_changed(const char *path, const struct mgit_oid *old_blob,
 	return r;
 }
 
+/* Finds each chosen delta's entry in the usable sources, cheapest source
+ * first, one pack index in memory at a time; a delta no source offers is
+ * dropped (its chunks are fetched as usual). */
+static int locate_all(struct plan_deltas *pd, struct source *src, size_t nsrc)
+{
+	size_t left = pd->n, kept = 0;
+
+	for (size_t s = 0; s < nsrc && left; s++) {
+		if (!src[s].usable)
+			continue;
+		for (size_t k = 0; k < src[s].npacks && left; k++) {
+			struct pack_index *idx = NULL;
+			int r = source_pack_index(&idx, &src[s], k);
+
+			if (r == -ENOMEM)
+				return r;
+			if (r < 0)
+				continue;
+			for (size_t i = 0; i < pd->n; i++) {
+				struct plan_delta *d = &pd->d[i];
+				struct pack_entry e;
+
+				if (d->source >= 0 || pack_index_find(&e, idx, &d->id) < 0 ||
+				    e.type != PACK_ENTRY_DELTA || e.stored_len != d->size ||
+				    e.raw_len != d->target.size)
+					continue;
+				d->source = (int32_t)s;
+				d->pack = &src[s].packs[k].name;
+				d->at = e;
+				left--;
+			}
+			pack_index_free(idx);
+		}
+	}
+	for (size_t i = 0; i < pd->n; i++) {
+		struct plan_delta *d = &pd->d[i];
+
+		if (d->source >= 0) {
+			pd->d[kept++] = *d;
+			continue;
+		}
+		pd->delta_bytes -= d->size;
+		pd->replaced_bytes -= d->chunk_bytes;
+		mf_pointer_release(&d->base);
+		mf_pointer_release(&d->target);
+	}
+	pd->n = kept;
+	return 0;
+}
+
 int plan_deltas_choose(struct plan_deltas *pd, const struct plan *p, struct store *st,
 		       const struct mgit_oid *old_tree, const struct mgit_oid *new_tree,
 		       const char *const *filters, struct source *src, size_t nsrc)
@@ -167,7 +185,7 @@ int plan_deltas_choose(struct plan_deltas *pd, const struct plan *p, struct stor
 	struct choose c = {.pd = pd, .st = st, .filters = filters, .src = src, .nsrc = nsrc};
 	int r;
 
-	if (!old_tree || p->n == 0)
+	if (!old_tree || p->total == 0)
 		return 0;
 	buf_init(&c.blob, LIMIT_POINTER_BYTES);
 	r = mf_release_deltas_read(&c.list, st->git, new_tree, NULL, NULL);
@@ -175,6 +193,8 @@ int plan_deltas_choose(struct plan_deltas *pd, const struct plan *p, struct stor
 		r = err_set(r, "release: %s", err_detail());
 	if (r == 0 && c.list.n)
 		r = mgit_tree_diff(st->git, old_tree, new_tree, "files", on_changed, &c);
+	if (r == 0)
+		r = locate_all(pd, src, nsrc);
 	delta_list_release(&c.list);
 	buf_release(&c.blob);
 	return r;

@@ -2,27 +2,29 @@
  * plan_delta.h — deltas in a school's plan: per changed file, the cheaper
  * of its missing chunks or a delta from the version the school has.
  *
- * plan_deltas_choose() runs after plan_build() and plan_locate().  It
+ * plan_deltas_choose() runs after plan_build().  It
  * reads the new release's meta/deltas (packager/delta.h), diffs the
  * installed release's files against the new one (inside the path
  * filters), and for each file changed in place whose old content is
  * wholly in the store and for which the list offers a delta from that
  * content to the new one, locates the delta entry in the sources' packs
- * (type PACK_ENTRY_DELTA, sizes as listed).  It chooses the delta when
- * reading it costs less than reading the file's missing chunks (entry
- * headers included: chunks are read as whole entries).  The plan itself
- * is not changed: the chunks a delta will produce stay in it, so that if
- * the delta fails they are fetched as usual.
+ * (type PACK_ENTRY_DELTA, sizes as listed; one pass over the sources'
+ * pack indexes for all chosen deltas, one index in memory at a time).  It
+ * chooses the delta when reading it costs less than reading the file's
+ * missing chunks (entry headers included: chunks are read as whole
+ * entries).  The plan itself is not changed: the chunks a delta will
+ * produce stay in its list, so that if the delta fails they are fetched
+ * as usual.
  *
  * delta_apply_plan() (delta_apply.c) then reads each chosen delta's stored
  * bytes from the source's pack (no entry header: the index gave it),
  * checks them against the ID, rebuilds the base from the store, applies
  * the delta (memory: base + target, each at most LIMIT_DELTA_FILE_BYTES),
  * checks the whole-file hash, cuts the result at the pointer's chunk
- * lengths, checks every chunk ID, stores the chunks
- * the store lacks (committed in batches like fetch.c) and marks them done
- * in the plan.  A delta that fails anywhere is logged and dropped;
- * fetch_plan() then brings in its chunks.
+ * lengths, checks every chunk ID, and stores the chunks the store lacks
+ * (committed in batches like fetch.c) — so no batch of the plan
+ * (plan_next_batch() skips stored chunks) holds them.  A delta that fails
+ * anywhere is logged and dropped; fetch_plan() then brings in its chunks.
  */
 #ifndef FERRY_SYNC_PLAN_DELTA_H
 #define FERRY_SYNC_PLAN_DELTA_H
@@ -47,6 +49,7 @@ struct plan_delta {
 	const struct sha256 *pack;
 	struct pack_entry at;
 	uint64_t chunk_bytes; /* stored bytes of the missing chunks it replaces */
+	uint64_t size;        /* the entry's stored bytes, as meta/deltas lists them */
 	bool done;
 };
 

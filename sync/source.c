@@ -53,9 +53,8 @@ int source_open(struct source *s, const char *url, const struct transport_opts *
 
 void source_close(struct source *s)
 {
-	for (size_t i = 0; i < s->npacks; i++)
-		pack_index_free(s->packs[i]);
 	mem_free(s->packs);
+	mem_free(s->idx_cache);
 	transport_close(s->t);
 	mem_free(s->url);
 	memset(s, 0, sizeof(*s));
@@ -218,80 +217,100 @@ int source_import_git(struct source *s, struct store *st)
 	return r;
 }
 
-static int add_index(struct source *s, struct pack_index *idx)
+static int add_pack(const struct sha256 *name, uint64_t size, void *ctx)
 {
+	struct source *s = ctx;
+
 	if (s->npacks == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 32;
-		struct pack_index **g = mem_realloc(s->packs, cap * sizeof(*g));
+		struct source_pack *g = mem_realloc(s->packs, cap * sizeof(*g));
 
 		if (!g)
 			return -ENOMEM;
 		s->packs = g;
 		s->cap = cap;
 	}
-	s->packs[s->npacks++] = idx;
+	s->packs[s->npacks++] = (struct source_pack){ .name = *name, .size = size };
 	return 0;
-}
-
-struct load_ctx {
-	struct source *s;
-	struct store *st;
-};
-
-/* One listed pack: its index from the cache, or fetched, checked and cached. */
-static int load_pack(const struct sha256 *name, uint64_t size, void *ctx)
-{
-	struct load_ctx *l = ctx;
-	AUTO_FREE char *cache = store_path(l->st, STORE_IDX_CACHE);
-	AUTO_FREE char *cached = NULL, *remote = NULL;
-	struct pack_index *idx = NULL;
-	struct buf b;
-	int r;
-
-	if (!cache)
-		return -ENOMEM;
-	r = pack_path_make(&cached, cache, name, PACK_IDX_SUFFIX);
-	if (r < 0)
-		return r;
-	if (pack_index_load(&idx, cached) == 0 &&
-	    memcmp(pack_index_name(idx)->b, name->b, SHA256_LEN) == 0)
-		return add_index(l->s, idx);
-	pack_index_free(idx);
-	idx = NULL;
-	r = pack_path_make(&remote, REPO_PACKS_DIR, name, PACK_IDX_SUFFIX);
-	if (r < 0)
-		return r;
-	buf_init(&b, PACK_IDX_MAX_BYTES);
-	r = fetch(l->s, remote, &b, PACK_IDX_MAX_BYTES);
-	if (r == 0)
-		r = pack_index_parse(&idx, b.data, b.len);
-	if (r == 0 && (memcmp(pack_index_name(idx)->b, name->b, SHA256_LEN) != 0 ||
-		       pack_index_pack_size(idx) != size))
-		r = err_set(-EBADMSG, "%s: %s names another pack", l->s->url, remote);
-	if (r == 0 && fs_mkdir_parents(cached, 0755) == 0)
-		if (fs_write_atomic(cached, b.data, b.len) < 0)
-			err_clear(); /* a cache: best effort */
-	buf_release(&b);
-	if (r == 0)
-		return add_index(l->s, idx);
-	pack_index_free(idx);
-	/* A missing or broken index costs only that pack. */
-	return r == -ENOMEM ? r : 0;
 }
 
 int source_load_packs(struct source *s, struct store *st)
 {
-	struct load_ctx l = { .s = s, .st = st };
 	struct buf list;
 	int r;
 
+	mem_free(s->idx_cache);
+	s->npacks = 0;
+	s->idx_cache = store_path(st, STORE_IDX_CACHE);
+	if (!s->idx_cache)
+		return -ENOMEM;
 	buf_init(&list, PACK_LIST_MAX_BYTES);
 	r = fetch(s, REPO_PACKS_DIR "/" PACK_LIST_FILE, &list, PACK_LIST_MAX_BYTES);
 	if (r == 0)
-		r = pack_list_parse(list.data, list.len, load_pack, &l);
+		r = pack_list_parse(list.data, list.len, add_pack, s);
 	buf_release(&list);
 	if (r < 0 && r != -ENOMEM)
 		r = err_set(r, "%s: packs/list: %s", s->url, err_detail());
+	return r;
+}
+
+static bool index_is(const struct pack_index *idx, const struct source_pack *p)
+{
+	return memcmp(pack_index_name(idx)->b, p->name.b, SHA256_LEN) == 0 &&
+	       pack_index_pack_size(idx) == p->size;
+}
+
+/* Fetches pack p's index from the source, checks it, caches it. */
+static int fetch_index(struct pack_index **out, struct source *s, const struct source_pack *p,
+		       const char *cached)
+{
+	AUTO_FREE char *remote = NULL;
+	struct pack_index *idx = NULL;
+	struct buf b;
+	int r = pack_path_make(&remote, REPO_PACKS_DIR, &p->name, PACK_IDX_SUFFIX);
+
+	if (r < 0)
+		return r;
+	buf_init(&b, PACK_IDX_MAX_BYTES);
+	r = fetch(s, remote, &b, PACK_IDX_MAX_BYTES);
+	if (r == 0)
+		r = pack_index_parse(&idx, b.data, b.len);
+	if (r == 0 && !index_is(idx, p))
+		r = err_set(-EBADMSG, "%s: %s names another pack", s->url, remote);
+	if (r == 0 && fs_mkdir_parents(cached, 0755) == 0)
+		if (fs_write_atomic(cached, b.data, b.len) < 0)
+			err_clear(); /* a cache: best effort */
+	buf_release(&b);
+	if (r < 0) {
+		pack_index_free(idx);
+		return r;
+	}
+	*out = idx;
+	return 0;
+}
+
+int source_pack_index(struct pack_index **out, struct source *s, size_t k)
+{
+	struct source_pack *p = &s->packs[k];
+	AUTO_FREE char *cached = NULL;
+	struct pack_index *idx = NULL;
+	int r;
+
+	*out = NULL;
+	if (p->broken)
+		return -ENOENT;
+	r = pack_path_make(&cached, s->idx_cache, &p->name, PACK_IDX_SUFFIX);
+	if (r < 0)
+		return r;
+	if (pack_index_load(&idx, cached) == 0 && index_is(idx, p)) {
+		*out = idx;
+		return 0;
+	}
+	pack_index_free(idx);
+	err_clear();
+	r = fetch_index(out, s, p, cached);
+	if (r < 0 && r != -ENOMEM)
+		p->broken = true;
 	return r;
 }
 

@@ -7,6 +7,11 @@
  * .idx fetched once, checked to name its pack, and cached in the store by
  * pack name — immutable, so never fetched again).  Nothing here trusts the
  * source: heads go through trust.h, chunks are verified by ID on arrival.
+ *
+ * Memory.  A source holds its packs' names and sizes only; an index is
+ * read from the cache when asked for (source_pack_index()) and freed by
+ * its user, so a catalog of millions of chunks never has all its indexes
+ * in memory at once.
  */
 #ifndef FERRY_SYNC_SOURCE_H
 #define FERRY_SYNC_SOURCE_H
@@ -20,12 +25,19 @@
 #include "sync/store.h"
 #include "sync/transport.h"
 
+struct source_pack {
+	struct sha256 name;
+	uint64_t size;
+	bool broken;                /* its index could not be had this run */
+};
+
 struct source {
 	char *url;
 	struct transport *t;
 	bool usable;                /* reachable and of this repository */
-	struct pack_index **packs;  /* the packs it offers */
+	struct source_pack *packs;  /* the packs it offers */
 	size_t npacks, cap;
+	char *idx_cache;            /* the store's cache of .idx files */
 	uint64_t bytes_read;        /* everything read from it this run */
 };
 
@@ -43,8 +55,14 @@ int source_fetch_head(struct buf *out, struct source *s, const char *channel) FE
  * (manifests.git/objects/info/packs). */
 int source_import_git(struct source *s, struct store *st) FERRY_MUST_USE;
 
-/* Loads the indexes of the source's packs (fetching what the cache lacks). */
+/* Reads the list of the source's packs (names and sizes). */
 int source_load_packs(struct source *s, struct store *st) FERRY_MUST_USE;
+
+/* The index of pack k of the list: from the store's cache, else fetched,
+ * checked to name that pack, and cached.  The caller frees *out with
+ * pack_index_free().  A pack whose index cannot be had is marked broken
+ * and not asked for again this run (-ENOENT then). */
+int source_pack_index(struct pack_index **out, struct source *s, size_t k) FERRY_MUST_USE;
 
 /* Reads bytes [off, off+len) of one of the source's packs into sink. */
 int source_read_pack(struct source *s, const struct sha256 *pack, uint64_t off, uint64_t len,

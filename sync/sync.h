@@ -62,6 +62,7 @@ struct sync_channel {
 	uint64_t delta_saved;   /* fetch_bytes minus what the plan reads with deltas */
 	uint64_t deltas_applied;
 	uint64_t deltas_failed; /* dropped; their chunks were fetched instead */
+	unsigned batches;       /* plan batches (at most PLAN_BATCH_CHUNKS each) */
 	char reason[512];
 };
 

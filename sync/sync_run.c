@@ -17,8 +17,8 @@
 #include "manifests/repo.h"
 #include "sync/fetch.h"
 #include "sync/plan.h"
-#include "sync/ratelimit.h"
 #include "sync/plan_delta.h"
+#include "sync/ratelimit.h"
 #include "sync/source.h"
 #include "sync/store.h"
 #include "sync/trust.h"
@@ -150,14 +150,10 @@ static int install(struct run *r, const struct mf_head *h, const struct buf *hea
 	AUTO_FREE char *rel = fs_join(REPO_HEADS_DIR, h->channel);
 	AUTO_FREE char *path = rel ? store_path(r->st, rel) : NULL;
 	AUTO_FREE char *ref = fs_join("refs/heads", h->channel);
-	struct db_channel c = {.name = h->channel,
-			       .version = h->version,
-			       .head = head->data,
-			       .head_len = head->len,
-			       .head_time = (int64_t)h->time,
-			       .installed_time = time(NULL),
-			       .files = h->files,
-			       .bytes = h->size};
+	struct db_channel c = { .name = h->channel, .version = h->version,
+				.head = head->data, .head_len = head->len,
+				.head_time = (int64_t)h->time, .installed_time = time(NULL),
+				.files = h->files, .bytes = h->size };
 	struct mgit_oid old;
 	struct store_scan scan;
 	int e;
@@ -232,30 +228,30 @@ static void on_progress(uint64_t done, uint64_t total, void *ctx)
 static int carry_out(struct run *r, struct sync_channel *ch, struct plan *p,
 		     const struct mf_head *h, const struct buf *head, const struct mgit_oid *commit)
 {
-	struct fetch_opts fo = {
-	    .log = on_log, .progress = on_progress, .should_stop = should_stop, .ctx = r};
+	struct fetch_opts fo = { .log = on_log, .progress = on_progress,
+				 .should_stop = should_stop, .ctx = r };
 	struct fetch_stats fs;
-	struct db_pending pend = {.channel = ch->name,
-				  .version = h->version,
-				  .bytes_total = p->stored_bytes,
-				  .updated = time(NULL)};
-	uint64_t missing = 0;
+	struct db_pending pend = { .channel = ch->name, .version = h->version,
+				   .bytes_total = p->stored_bytes, .updated = time(NULL) };
+	uint64_t missing;
 	int e = fetch_plan(&fs, p, r->st, r->src, r->nsrc, &fo);
 
 	r->res->chunks += fs.chunks;
 	r->res->bytes_written += fs.bytes_written;
+	ch->batches = fs.batches;
+	ch->unlocated = fs.unlocated;
 	if (e < 0 && e != -ECANCELED)
 		return e;
-	for (size_t i = 0; i < p->n; i++)
-		if (!p->chunks[i].done)
-			missing += p->chunks[i].stored_len;
-	if (missing == 0) {
+	missing = fs.missing_bytes;
+	say(r, "%s: %llu chunks were missing; whole packs, then %u ranged batch%s of at most %zu; "
+	       "%llu still missing", ch->name, (unsigned long long)p->total, fs.batches,
+	    fs.batches == 1 ? "" : "es", p->batch_max, (unsigned long long)fs.missing_chunks);
+	if (fs.missing_chunks == 0) {
 		e = install(r, h, head, commit);
 		if (e == 0) {
 			ch->state = SYNC_INSTALLED;
 			ch->version = h->version;
-			say(r, "%s: installed release %llu", ch->name,
-			    (unsigned long long)h->version);
+			say(r, "%s: installed release %llu", ch->name, (unsigned long long)h->version);
 		}
 		return e;
 	}
@@ -285,12 +281,28 @@ static int check_space(struct run *r, struct sync_channel *ch, const struct plan
 	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
 	if (p->stored_bytes + STORE_DISK_MARGIN <= avail)
 		return 0;
-	return err_set(-ENOSPC,
-		       "%s: release %llu needs %llu MiB in the store but only %llu MiB "
-		       "are free; nothing was fetched",
-		       ch->name, (unsigned long long)ch->version,
+	return err_set(-ENOSPC, "%s: release %llu needs %llu MiB in the store but only %llu MiB "
+				"are free; nothing was fetched", ch->name,
+		       (unsigned long long)ch->version,
 		       (unsigned long long)((p->stored_bytes + STORE_DISK_MARGIN) >> 20),
 		       (unsigned long long)(avail >> 20));
+}
+
+/* Locates the whole plan, batch by batch, only to count what no source
+ * offers (--dry-run: nothing is fetched). */
+static int count_unlocated(struct run *r, struct sync_channel *ch, struct plan *p)
+{
+	int e;
+
+	ch->unlocated = 0;
+	while ((e = plan_next_batch(p)) > 0) {
+		e = plan_locate(p, r->src, r->nsrc);
+		if (e < 0)
+			return e;
+		ch->unlocated += p->unlocated;
+		ch->batches++;
+	}
+	return e;
 }
 
 static int load_packs(struct run *r)
@@ -313,7 +325,8 @@ static int load_packs(struct run *r)
 }
 
 /* Applies the deltas chosen for the plan (plan_delta.h) before the chunks
- * are fetched; the chunks of a delta that fails stay in the plan. */
+ * are fetched: their chunks go into the store, so no batch of the plan
+ * holds them; the chunks of a delta that fails are fetched as usual. */
 static int apply_deltas(struct run *r, struct sync_channel *ch, struct plan_deltas *pd,
 			struct plan *p)
 {
@@ -353,8 +366,8 @@ static int sync_release(struct run *r, struct sync_channel *ch, const struct mf_
 		e = plan_build(&p, r->st, old_tree, &tree, (const char *const *)r->filters);
 	if (e == 0)
 		e = load_packs(r);
-	if (e == 0)
-		e = plan_locate(&p, r->src, r->nsrc);
+	if (e == 0 && r->o->dry_run)
+		e = count_unlocated(r, ch, &p);
 	if (e == 0 && !r->o->no_deltas)
 		e = plan_deltas_choose(&pd, &p, r->st, old_tree, &tree,
 				       (const char *const *)r->filters, r->src, r->nsrc);
@@ -369,13 +382,11 @@ static int sync_release(struct run *r, struct sync_channel *ch, const struct mf_
 	}
 	ch->deltas = pd.n;
 	ch->delta_bytes = pd.delta_bytes;
-	ch->delta_saved =
-	    pd.replaced_bytes > pd.delta_bytes ? pd.replaced_bytes - pd.delta_bytes : 0;
+	ch->delta_saved = pd.replaced_bytes > pd.delta_bytes ? pd.replaced_bytes - pd.delta_bytes : 0;
 	ch->files = p.files;
-	ch->missing_chunks = p.n;
+	ch->missing_chunks = p.total;
 	ch->fetch_bytes = p.stored_bytes;
 	ch->raw_bytes = p.raw_bytes;
-	ch->unlocated = p.unlocated;
 	ch->version = h->version;
 	if (r->o->dry_run)
 		ch->state = SYNC_PLANNED;
@@ -415,10 +426,9 @@ static int refilter(struct run *r, struct sync_channel *ch, const struct trust_c
 
 static int sync_channel(struct run *r, struct sync_channel *ch)
 {
-	struct trust_ctx t = {.keys = r->st->keys,
-			      .nkeys = r->st->nkeys,
-			      .repo_id = r->st->has_config ? r->st->cfg.id : NULL,
-			      .now = time(NULL)};
+	struct trust_ctx t = { .keys = r->st->keys, .nkeys = r->st->nkeys,
+			       .repo_id = r->st->has_config ? r->st->cfg.id : NULL,
+			       .now = time(NULL) };
 	struct db_channel inst;
 	struct mf_head h;
 	struct mgit_oid commit, old_tree;
@@ -435,8 +445,8 @@ static int sync_channel(struct run *r, struct sync_channel *ch)
 		e = store_installed_filters_get(&had, r->st, ch->name);
 	if (e < 0)
 		return e;
-	same_filters =
-	    store_filters_equal((const char *const *)had, (const char *const *)r->filters);
+	same_filters = store_filters_equal((const char *const *)had,
+					   (const char *const *)r->filters);
 	store_filters_free(had);
 	if (db_channel_get(&inst, r->st->db, ch->name) == 0) {
 		t.installed = inst.version;
@@ -458,12 +468,9 @@ static int sync_channel(struct run *r, struct sync_channel *ch)
 	} else if (e == 0 && t.installed && !same_filters) {
 		e = refilter(r, ch, &t);
 	} else if (e == 0) {
-		ch->state = t.installed	    ? SYNC_UP_TO_DATE
-			    : ch->reason[0] ? SYNC_REFUSED
-					    : SYNC_NO_HEAD;
+		ch->state = t.installed ? SYNC_UP_TO_DATE : ch->reason[0] ? SYNC_REFUSED : SYNC_NO_HEAD;
 		if (ch->state == SYNC_NO_HEAD)
-			snprintf(ch->reason, sizeof(ch->reason),
-				 "no source offers this channel yet");
+			snprintf(ch->reason, sizeof(ch->reason), "no source offers this channel yet");
 	}
 	buf_release(&head);
 	return e;
@@ -543,8 +550,8 @@ static int conclude(struct run *r)
 
 int sync_run(struct sync_result *out, const struct sync_opts *o)
 {
-	struct run r = {.o = o, .res = out};
-	struct db_run rec = {0};
+	struct run r = { .o = o, .res = out };
+	struct db_run rec = { 0 };
 	int64_t run_id = 0;
 	struct statvfs vfs;
 	struct timespec t0, t1;
@@ -597,14 +604,11 @@ int sync_run(struct sync_result *out, const struct sync_opts *o)
 				why = out->channels[i].reason;
 				break;
 			}
-		rec = (struct db_run){.id = run_id,
-				      .started = 0,
-				      .ended = time(NULL),
-				      .outcome = outcome_of(e, out),
-				      .bytes_read = out->bytes_read,
-				      .bytes_written = out->bytes_written,
-				      .chunks_stored = out->chunks,
-				      .reason = why};
+		rec = (struct db_run){ .id = run_id, .started = 0, .ended = time(NULL),
+				       .outcome = outcome_of(e, out), .bytes_read = out->bytes_read,
+				       .bytes_written = out->bytes_written,
+				       .chunks_stored = out->chunks,
+				       .reason = why };
 		(void)!db_run_end(r.st->db, run_id, &rec);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		say(&r, "sync: %s after %.1f s: read %llu bytes, stored %llu bytes%s%s",
