@@ -104,41 +104,69 @@ int source_fetch_head(struct buf *out, struct source *s, const char *channel)
 	return fetch(s, path, out, LIMIT_HEAD_BYTES);
 }
 
-/* Copies one git packfile from the source into a temporary file and hands
- * it to libgit2's indexer, which checks every object. */
+/* Where a fetched git pack waits, inside the store, until it imports: a
+ * pack whose objects refer to one not yet imported is retried in a later
+ * pass from this copy, never fetched again.  Emptied at the start and end
+ * of every import run. */
+#define GIT_PACK_CACHE "cache/git"
+
+static char *cached_pack(struct store *st, const char *name)
+{
+	AUTO_FREE char *rel = fs_join(GIT_PACK_CACHE, name);
+
+	return rel ? store_path(st, rel) : NULL;
+}
+
+/* Copies one git packfile from the source into the store's cache (once per
+ * run) and hands it to libgit2's indexer, which checks every object. */
 static int import_one(struct source *s, struct store *st, const char *name)
 {
 	AUTO_FREE char *rel = fs_join(REPO_GIT_DIR "/objects/pack", name);
 	AUTO_FREE char *have = rel ? store_path(st, rel) : NULL;
-	AUTO_FREE char *tmpdir = store_path(st, REPO_LOCAL_DIR);
-	AUTO_FREE char *dest = tmpdir ? fs_join(tmpdir, "incoming.pack") : NULL;
+	AUTO_FREE char *dest = cached_pack(st, name);
 	AUTO_FREE char *tmp = NULL;
 	char got[MGIT_PACK_NAME_MAX];
 	struct buf b;
-	int fd, r;
+	int fd, r = 0;
 
 	if (!rel || !have || !dest)
 		return -ENOMEM;
 	if (fs_exists(have))
 		return 0;
-	buf_init(&b, GIT_PACK_MAX_BYTES);
-	r = fetch(s, rel, &b, GIT_PACK_MAX_BYTES);
-	if (r == 0)
-		r = fs_tmp_open(&fd, &tmp, dest);
-	if (r == 0) {
-		r = fs_write_all(fd, b.data, b.len);
+	if (!fs_exists(dest)) {
+		buf_init(&b, GIT_PACK_MAX_BYTES);
+		r = fetch(s, rel, &b, GIT_PACK_MAX_BYTES);
 		if (r == 0)
-			r = fs_tmp_commit(fd, tmp, dest);
-		else
-			fs_tmp_abort(fd, tmp);
+			r = fs_mkdir_parents(dest, 0755);
+		if (r == 0)
+			r = fs_tmp_open(&fd, &tmp, dest);
+		if (r == 0) {
+			r = fs_write_all(fd, b.data, b.len);
+			if (r == 0)
+				r = fs_tmp_commit(fd, tmp, dest);
+			else
+				fs_tmp_abort(fd, tmp);
+		}
+		buf_release(&b);
 	}
-	buf_release(&b);
 	if (r == 0)
 		r = mgit_pack_import(got, sizeof(got), st->git, dest);
-	(void)unlink(dest);
+	if (r == 0)
+		(void)unlink(dest);
 	if (r < 0)
 		return err_set(r, "%s: manifest pack %s: %s", s->url, name, err_detail());
 	return 0;
+}
+
+/* Drops the cached copies of the listed packs. */
+static void forget_cached(struct store *st, char (*names)[MGIT_PACK_NAME_MAX], size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		AUTO_FREE char *p = cached_pack(st, names[i]);
+
+		if (p)
+			(void)unlink(p);
+	}
 }
 
 /* The pack names listed in objects/info/packs ("P pack-<40 hex>.pack"). */
@@ -191,6 +219,8 @@ int source_import_git(struct source *s, struct store *st)
 	done = mem_calloc(n + 1, sizeof(*done));
 	if (r == 0 && !done)
 		r = -ENOMEM;
+	if (r == 0)
+		forget_cached(st, names, n);
 	/* A release's pack refers to objects of earlier ones, and the list is
 	 * in no particular order: import in passes until nothing more goes. */
 	for (left = n; r == 0 && left;) {
@@ -214,6 +244,7 @@ int source_import_git(struct source *s, struct store *st)
 		if (r == 0 && left == before)
 			r = last;
 	}
+	forget_cached(st, names, n);
 	mem_free(names);
 	return r;
 }
