@@ -15,7 +15,7 @@
 static const struct cli_command commands[] = {
 	{ "repo", "init", cmd_repo_init, "repo init REPO --key KEY.pub [--key KEY2.pub]..." },
 	{ NULL, "pack", cmd_pack,
-	  "pack REPO CHANNEL DIR --key KEY [--meta FILE] [--message TEXT] [--strict] [--json]" },
+	  "pack REPO CHANNEL DIR --key KEY [--meta FILE] [--message TEXT] [--strict] [--no-deltas] [--json]" },
 	{ NULL, "verify", cmd_verify, "verify REPO|STORE [--json]" },
 	{ "store", "init", cmd_store_init, "store init STORE --trust KEY.pub [--trust KEY2.pub]..." },
 	{ "store", "subscribe", cmd_store_subscribe, "store subscribe STORE CHANNEL [--only PREFIX]..." },
