@@ -282,6 +282,19 @@ int mgit_flush(char *name_out, size_t cap, struct mgit *g) FERRY_MUST_USE;
 int mgit_pack_import(char *name_out, size_t cap, struct mgit *g,
 		     const char *pack_path) FERRY_MUST_USE;
 
+/*
+ * mgit_pack_import() of a *thin* pack: one whose deltas (REF_DELTA) may
+ * name bases that are not in the pack but already in this repository (a
+ * release's trees and meta/ blobs as deltas against the previous
+ * release's).  libgit2's indexer reads those bases from the object
+ * database and appends them, so the pack installed is complete; its name
+ * (name_out) is that of the completed pack, not of the file given.  A base
+ * that is nowhere gives -EBADMSG and installs nothing.  A pack that is not
+ * thin imports exactly as with mgit_pack_import().
+ */
+int mgit_pack_import_thin(char *name_out, size_t cap, struct mgit *g,
+			  const char *pack_path) FERRY_MUST_USE;
+
 /* ---- refs ------------------------------------------------------------- */
 
 /* A ref name is a full git ref name under "refs/" ("refs/heads/<channel>")
