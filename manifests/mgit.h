@@ -295,6 +295,23 @@ int mgit_pack_import(char *name_out, size_t cap, struct mgit *g,
 int mgit_pack_import_thin(char *name_out, size_t cap, struct mgit *g,
 			  const char *pack_path) FERRY_MUST_USE;
 
+/*
+ * Writes release `commit` as a thin pack against release `base_commit`
+ * (both in this repository) at path, atomically: the commit, and every
+ * tree and blob of its tree that the base's tree does not hold at the same
+ * path; a tree or blob replacing one at the same path goes as a delta
+ * against it when that is less than half its size.  The bases are not in
+ * the file: only a repository holding base_commit's objects can import it
+ * (mgit_pack_import_thin()).  Not used by `ferry pack` yet
+ * (docs/manifests-git.md, "Thin packs").
+ */
+struct mgit_thin_stats {
+	uint64_t objects, deltas, bytes;
+};
+int mgit_thin_pack_write(struct mgit_thin_stats *stats, struct mgit *g,
+			 const struct mgit_oid *commit, const struct mgit_oid *base_commit,
+			 const char *path) FERRY_MUST_USE;
+
 /* ---- refs ------------------------------------------------------------- */
 
 /* A ref name is a full git ref name under "refs/" ("refs/heads/<channel>")
