@@ -745,6 +745,19 @@ static int packw_deflate(struct packw *w, size_t *n_out, const void *p, size_t n
 	return 0;
 }
 
+int mgit_deflate(struct buf *out, const void *p, size_t n)
+{
+	uLongf zlen = compressBound((uLong)n);
+	int r = buf_reserve(out, zlen);
+
+	if (r < 0)
+		return r;
+	if (compress2(out->data + out->len, &zlen, p, (uLong)n, Z_BEST_COMPRESSION) != Z_OK)
+		return err_set(-EIO, "zlib: cannot compress an object");
+	out->len += zlen;
+	return 0;
+}
+
 static size_t pack_obj_header(uint8_t *h, git_object_t type, size_t size)
 {
 	uint8_t c = (uint8_t)(((unsigned)type << 4) | (size & 15));

@@ -3,8 +3,9 @@
  * as a *thin* git pack against the release before it.
  *
  * The objects are those a walk of the new release's tree meets that the
- * base release's tree does not hold at the same path (unchanged subtrees
- * are skipped whole), plus the commit.  Each tree and blob that replaces
+ * base release's tree does not hold anywhere (unchanged subtrees are
+ * skipped whole; a moved file's pointer is not sent again), plus the
+ * commit.  Each tree and blob that replaces
  * one at the same path is written as a REF_DELTA against it when the delta
  * is less than half the object; the rest are whole.  The delta is git's
  * format: the base and result sizes as little-endian base-128 numbers,
@@ -20,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "core/crypto.h"
 #include "core/fsx.h"
@@ -43,6 +43,8 @@ struct thin {
 	struct mgit *g;
 	struct thin_obj *v;
 	size_t n, cap;
+	struct mgit_oid *have; /* every tree and blob of the base release, sorted */
+	size_t nhave, caphave;
 };
 
 static int thin_add(struct thin *t, const struct mgit_oid *id, enum mgit_kind kind,
@@ -116,6 +118,54 @@ static bool tree_find(struct tree_ent *out, const struct buf *old, size_t *curso
 	return false;
 }
 
+static int oid_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, MGIT_OID_LEN);
+}
+
+/* Every object below tree (the base release): a school holding the base
+ * has them all, wherever they moved to in the new release. */
+static int base_collect(struct thin *t, const struct mgit_oid *tree, unsigned depth)
+{
+	struct buf b;
+	struct tree_ent e;
+	size_t at = 0;
+	int r, more;
+
+	if (depth > MAX_DEPTH)
+		return err_set(-EFBIG, "trees nested more than %u deep", MAX_DEPTH);
+	buf_init(&b, LIMIT_GIT_TREE_BYTES);
+	r = mgit_obj_read(&b, t->g, tree, MGIT_KIND_TREE, LIMIT_GIT_TREE_BYTES);
+	while (r >= 0 && (more = tree_next(&e, &b, &at)) != 0) {
+		if (more < 0) {
+			r = more;
+			break;
+		}
+		if (t->nhave == t->caphave) {
+			size_t cap = t->caphave ? 2 * t->caphave : 256;
+			struct mgit_oid *v = cap <= LIMIT_GIT_PACK_OBJECTS ? mem_realloc(t->have, cap * sizeof(*v)) : NULL;
+
+			if (!v) {
+				r = cap <= LIMIT_GIT_PACK_OBJECTS ? -ENOMEM
+								   : err_set(-EFBIG, "a base release of too many objects");
+				break;
+			}
+			t->have = v;
+			t->caphave = cap;
+		}
+		t->have[t->nhave++] = e.id;
+		if (e.is_dir)
+			r = base_collect(t, &e.id, depth + 1);
+	}
+	buf_release(&b);
+	return r;
+}
+
+static bool base_has(const struct thin *t, const struct mgit_oid *id)
+{
+	return t->nhave && bsearch(id, t->have, t->nhave, sizeof(*t->have), oid_cmp);
+}
+
 /* Adds what tree holds that old_tree (NULL: nothing) does not at the same
  * paths, then tree itself against old_tree. */
 static int thin_walk(struct thin *t, const struct mgit_oid *tree, const struct mgit_oid *old_tree,
@@ -141,7 +191,7 @@ static int thin_walk(struct thin *t, const struct mgit_oid *tree, const struct m
 			break;
 		}
 		had = tree_find(&o, old_tree ? &ob : NULL, &cursor, &e);
-		if (had && mgit_oid_eq(&o.id, &e.id))
+		if ((had && mgit_oid_eq(&o.id, &e.id)) || base_has(t, &e.id))
 			continue;
 		had = had && o.is_dir == e.is_dir;
 		if (e.is_dir)
@@ -300,28 +350,24 @@ static int out_object(struct thin_out *o, unsigned type, const struct mgit_oid *
 		      const void *p, size_t n)
 {
 	uint8_t hdr[16], c = (uint8_t)((type << 4) | (n & 15));
-	uLongf zlen = compressBound((uLong)n);
-	uint8_t *z = mem_alloc(zlen);
+	struct buf z;
 	size_t h = 0;
 	int r;
 
-	if (!z)
-		return -ENOMEM;
 	for (size_t s = n >> 4; s; s >>= 7) {
 		hdr[h++] = c | 0x80;
 		c = s & 0x7f;
 	}
 	hdr[h++] = c;
-	r = compress2(z, &zlen, p, (uLong)n, Z_BEST_COMPRESSION) == Z_OK
-		    ? 0
-		    : err_set(-EIO, "zlib: cannot compress an object");
+	buf_init(&z, LIMIT_GIT_OBJECT_BYTES + (LIMIT_GIT_OBJECT_BYTES >> 8) + 64);
+	r = mgit_deflate(&z, p, n);
 	if (r >= 0)
 		r = out_write(o, hdr, h);
 	if (r >= 0 && base)
 		r = out_write(o, base->id, MGIT_OID_LEN);
 	if (r >= 0)
-		r = out_write(o, z, zlen);
-	mem_free(z);
+		r = out_write(o, z.data, z.len);
+	buf_release(&z);
 	return r;
 }
 
@@ -369,7 +415,11 @@ int mgit_thin_pack_write(struct mgit_thin_stats *stats, struct mgit *g,
 	if (r >= 0) {
 		r = mgit_commit_read(&b, g, base_commit);
 		if (r >= 0)
+			r = base_collect(&t, &b.tree, 0);
+		if (r >= 0) {
+			qsort(t.have, t.nhave, sizeof(*t.have), oid_cmp);
 			r = thin_walk(&t, &c.tree, &b.tree, 0);
+		}
 		mgit_commit_release(&b);
 		mgit_commit_release(&c);
 	}
@@ -414,5 +464,6 @@ int mgit_thin_pack_write(struct mgit_thin_stats *stats, struct mgit *g,
 	mem_free(tmp);
 	sha1_ctx_free(o.sha);
 	mem_free(t.v);
+	mem_free(t.have);
 	return r;
 }

@@ -302,8 +302,8 @@ int mgit_pack_import_thin(char *name_out, size_t cap, struct mgit *g,
  * path; a tree or blob replacing one at the same path goes as a delta
  * against it when that is less than half its size.  The bases are not in
  * the file: only a repository holding base_commit's objects can import it
- * (mgit_pack_import_thin()).  Not used by `ferry pack` yet
- * (docs/manifests-git.md, "Thin packs").
+ * (mgit_pack_import_thin()).  `ferry pack` publishes one per release
+ * beside the full pack (manifests/thin.h; docs/manifests-git.md).
  */
 struct mgit_thin_stats {
 	uint64_t objects, deltas, bytes;

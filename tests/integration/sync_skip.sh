@@ -101,4 +101,5 @@ for name in $1 $2; do
 		fail "$name: $(grep "/$name " "$T/fetched2" | tr '\n' ';')"
 done
 check "the school's store still verifies" "$FERRY" verify "$S"
+check "the repository, thin packs and all, verifies" "$FERRY" verify "$R"
 finish
