@@ -542,9 +542,10 @@ static int indexing_feed(void *p, size_t n, void *payload)
 	return 0;
 }
 
-/* Indexes into dir.  No odb: a pack must hold the bases of all its deltas
- * (thin packs are refused). */
-static int indexing_begin(struct indexing *ix, const char *dir)
+/* Indexes into dir.  With no odb a pack must hold the bases of all its
+ * deltas (thin packs are refused); with one, the indexer completes a thin
+ * pack by appending the bases it reads from there. */
+static int indexing_begin(struct indexing *ix, const char *dir, git_odb *odb)
 {
 	git_indexer_options opts;
 	int r;
@@ -556,7 +557,7 @@ static int indexing_begin(struct indexing *ix, const char *dir)
 	r = git_indexer_options_init(&opts, GIT_INDEXER_OPTIONS_VERSION);
 	if (r < 0)
 		return lg_err(r, "indexing a pack");
-	r = git_indexer_new(&ix->idx, dir, 0, NULL, &opts);
+	r = git_indexer_new(&ix->idx, dir, 0, odb, &opts);
 	return r < 0 ? lg_err(r, "indexing a pack") : 0;
 }
 
@@ -585,7 +586,7 @@ static void indexing_release(struct indexing *ix)
 }
 
 /* Streams the file at path (at most max bytes) through a new indexer. */
-static int index_file(char *hex, const char *dir, const char *path, uint64_t max)
+static int index_file(char *hex, const char *dir, const char *path, uint64_t max, git_odb *odb)
 {
 	AUTO_CLOSE int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct indexing ix = {0};
@@ -599,7 +600,7 @@ static int index_file(char *hex, const char *dir, const char *path, uint64_t max
 	if ((uint64_t)st.st_size > max)
 		return err_set(-EFBIG, "%s: %lld bytes, more than %llu", path,
 			       (long long)st.st_size, (unsigned long long)max);
-	r = indexing_begin(&ix, dir);
+	r = indexing_begin(&ix, dir, odb);
 	while (r >= 0) {
 		ssize_t n = read(fd, ix.block, IO_BLOCK);
 
@@ -620,7 +621,7 @@ static int index_file(char *hex, const char *dir, const char *path, uint64_t max
 
 int mgit_pack_reindex(char *hex, const char *dir, const char *pack_path)
 {
-	return index_file(hex, dir, pack_path, UINT64_MAX);
+	return index_file(hex, dir, pack_path, UINT64_MAX, NULL);
 }
 
 /* Moves pack-<hex>.pack and .idx from the staging directory into
@@ -755,6 +756,19 @@ static int packw_deflate(struct packw *w, size_t *n_out, const void *p, size_t n
 	return 0;
 }
 
+int mgit_deflate(struct buf *out, const void *p, size_t n)
+{
+	uLongf zlen = compressBound((uLong)n);
+	int r = buf_reserve(out, zlen);
+
+	if (r < 0)
+		return r;
+	if (compress2(out->data + out->len, &zlen, p, (uLong)n, Z_BEST_COMPRESSION) != Z_OK)
+		return err_set(-EIO, "zlib: cannot compress an object");
+	out->len += zlen;
+	return 0;
+}
+
 static size_t pack_obj_header(uint8_t *h, git_object_t type, size_t size)
 {
 	uint8_t c = (uint8_t)(((unsigned)type << 4) | (size & 15));
@@ -853,7 +867,7 @@ int mgit_flush(char *name_out, size_t cap, struct mgit *g)
 	if (r >= 0)
 		r = mgit_staging_new(&stage, g->objdir);
 	if (r >= 0)
-		r = indexing_begin(&ix, stage);
+		r = indexing_begin(&ix, stage, NULL);
 	if (r >= 0)
 		r = pack_stream(&w);
 	if (r >= 0)
@@ -989,7 +1003,8 @@ static int import_check(struct mgit *g, const char *stage, const char *hex)
 	return r;
 }
 
-int mgit_pack_import(char *name_out, size_t cap, struct mgit *g, const char *pack_path)
+static int pack_import(char *name_out, size_t cap, struct mgit *g, const char *pack_path,
+		       bool thin)
 {
 	char *stage = NULL, hex[MGIT_OID_HEX + 1];
 	int r = pack_name_start(name_out, cap);
@@ -998,7 +1013,7 @@ int mgit_pack_import(char *name_out, size_t cap, struct mgit *g, const char *pac
 		return r;
 	r = mgit_staging_new(&stage, g->objdir);
 	if (r >= 0)
-		r = index_file(hex, stage, pack_path, LIMIT_GIT_PACK_BYTES);
+		r = index_file(hex, stage, pack_path, LIMIT_GIT_PACK_BYTES, thin ? g->odb : NULL);
 	if (r >= 0)
 		r = import_check(g, stage, hex);
 	if (r >= 0)
@@ -1009,6 +1024,16 @@ int mgit_pack_import(char *name_out, size_t cap, struct mgit *g, const char *pac
 	if (r >= 0)
 		snprintf(name_out, cap, "pack-%s.pack", hex);
 	return r < 0 ? r : mgit_server_info_update(g);
+}
+
+int mgit_pack_import(char *name_out, size_t cap, struct mgit *g, const char *pack_path)
+{
+	return pack_import(name_out, cap, g, pack_path, false);
+}
+
+int mgit_pack_import_thin(char *name_out, size_t cap, struct mgit *g, const char *pack_path)
+{
+	return pack_import(name_out, cap, g, pack_path, true);
 }
 
 /* ---- refs ------------------------------------------------------------- */

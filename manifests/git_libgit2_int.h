@@ -99,6 +99,9 @@ int mgit_obj_stat(enum mgit_kind *kind, size_t *size, struct mgit *g,
  * starting with role ("commit tree"). */
 int mgit_obj_expect(struct mgit *g, const struct mgit_oid *id, enum mgit_kind kind,
 		    const char *role) FERRY_MUST_USE;
+/* Appends p as one zlib stream (best compression) to out: a pack entry's
+ * body. */
+int mgit_deflate(struct buf *out, const void *p, size_t n) FERRY_MUST_USE;
 /* Makes packs added to objects/pack by others visible. */
 int mgit_odb_refresh(struct mgit *g) FERRY_MUST_USE;
 

@@ -282,6 +282,36 @@ int mgit_flush(char *name_out, size_t cap, struct mgit *g) FERRY_MUST_USE;
 int mgit_pack_import(char *name_out, size_t cap, struct mgit *g,
 		     const char *pack_path) FERRY_MUST_USE;
 
+/*
+ * mgit_pack_import() of a *thin* pack: one whose deltas (REF_DELTA) may
+ * name bases that are not in the pack but already in this repository (a
+ * release's trees and meta/ blobs as deltas against the previous
+ * release's).  libgit2's indexer reads those bases from the object
+ * database and appends them, so the pack installed is complete; its name
+ * (name_out) is that of the completed pack, not of the file given.  A base
+ * that is nowhere gives -EBADMSG and installs nothing.  A pack that is not
+ * thin imports exactly as with mgit_pack_import().
+ */
+int mgit_pack_import_thin(char *name_out, size_t cap, struct mgit *g,
+			  const char *pack_path) FERRY_MUST_USE;
+
+/*
+ * Writes release `commit` as a thin pack against release `base_commit`
+ * (both in this repository) at path, atomically: the commit, and every
+ * tree and blob of its tree that the base's tree does not hold at the same
+ * path; a tree or blob replacing one at the same path goes as a delta
+ * against it when that is less than half its size.  The bases are not in
+ * the file: only a repository holding base_commit's objects can import it
+ * (mgit_pack_import_thin()).  `ferry pack` publishes one per release
+ * beside the full pack (manifests/thin.h; docs/manifests-git.md).
+ */
+struct mgit_thin_stats {
+	uint64_t objects, deltas, bytes;
+};
+int mgit_thin_pack_write(struct mgit_thin_stats *stats, struct mgit *g,
+			 const struct mgit_oid *commit, const struct mgit_oid *base_commit,
+			 const char *path) FERRY_MUST_USE;
+
 /* ---- refs ------------------------------------------------------------- */
 
 /* A ref name is a full git ref name under "refs/" ("refs/heads/<channel>")

@@ -18,6 +18,7 @@
 #include "manifests/publish_delta.h"
 #include "manifests/repo.h"
 #include "manifests/sshsig.h"
+#include "manifests/thin.h"
 #include "packager/pack.h"
 #include "packager/pack_list.h"
 
@@ -245,6 +246,11 @@ static int record(struct publish *p, const struct pack_result *pr)
 		r = mgit_flush(p->res->git_pack, sizeof(p->res->git_pack), p->git);
 	if (r < 0)
 		return r;
+	/* The thin pack against the previous release (manifests/thin.h) is an
+	 * extra: without it schools fetch the full pack. */
+	if (p->has_prev && p->res->git_pack[0] &&
+	    thin_publish(p->repo->root, p->git, p->res->git_pack, &commit, &parent) < 0)
+		err_clear();
 	has_ref = mgit_ref_read(&oldref, p->git, ref) == 0;
 	r = mgit_ref_update(p->git, ref, &commit, has_ref ? &oldref : NULL);
 	if (r == 0)

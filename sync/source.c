@@ -14,6 +14,7 @@
 #include "core/textline.h"
 #include "manifests/repo.h"
 #include "manifests/sshsig.h"
+#include "manifests/thin.h"
 #include "packager/pack_list.h"
 
 #define GIT_PACK_MAX_BYTES (512u << 20)
@@ -103,25 +104,33 @@ int source_fetch_head(struct buf *out, struct source *s, const char *channel)
 	return fetch(s, path, out, LIMIT_HEAD_BYTES);
 }
 
-/* Copies one git packfile from the source into a temporary file and hands
- * it to libgit2's indexer, which checks every object. */
-static int import_one(struct source *s, struct store *st, const char *name)
+/* Where a fetched git pack waits, inside the store, until it imports: a
+ * pack whose objects refer to one not yet imported is retried in a later
+ * pass from this copy, never fetched again.  Emptied at the start and end
+ * of every import run. */
+#define GIT_PACK_CACHE "cache/git"
+
+static char *cached_pack(struct store *st, const char *prefix, const char *name)
 {
-	AUTO_FREE char *rel = fs_join(REPO_GIT_DIR "/objects/pack", name);
-	AUTO_FREE char *have = rel ? store_path(st, rel) : NULL;
-	AUTO_FREE char *tmpdir = store_path(st, REPO_LOCAL_DIR);
-	AUTO_FREE char *dest = tmpdir ? fs_join(tmpdir, "incoming.pack") : NULL;
+	char rel[sizeof(GIT_PACK_CACHE) + 16 + MGIT_PACK_NAME_MAX];
+
+	snprintf(rel, sizeof(rel), "%s/%s%s", GIT_PACK_CACHE, prefix, name);
+	return store_path(st, rel);
+}
+
+/* Fetches rel into the cache file dest unless it is there already. */
+static int fetch_cached(struct source *s, const char *rel, const char *dest)
+{
 	AUTO_FREE char *tmp = NULL;
-	char got[MGIT_PACK_NAME_MAX];
 	struct buf b;
 	int fd, r;
 
-	if (!rel || !have || !dest)
-		return -ENOMEM;
-	if (fs_exists(have))
+	if (fs_exists(dest))
 		return 0;
 	buf_init(&b, GIT_PACK_MAX_BYTES);
 	r = fetch(s, rel, &b, GIT_PACK_MAX_BYTES);
+	if (r == 0)
+		r = fs_mkdir_parents(dest, 0755);
 	if (r == 0)
 		r = fs_tmp_open(&fd, &tmp, dest);
 	if (r == 0) {
@@ -132,12 +141,120 @@ static int import_one(struct source *s, struct store *st, const char *name)
 			fs_tmp_abort(fd, tmp);
 	}
 	buf_release(&b);
+	return r;
+}
+
+/* What a source offers besides one full pack (manifests/thin.h). */
+struct thin_info {
+	enum { THIN_UNKNOWN, THIN_YES, THIN_NO } state;
+	struct mgit_oid base, commit;
+};
+
+#define THIN_MARKS "local/git-thin"
+
+static char *thin_mark(struct store *st, const char *name)
+{
+	AUTO_FREE char *rel = fs_join(THIN_MARKS, name);
+
+	return rel ? store_path(st, rel) : NULL;
+}
+
+/* Learns (once per run) whether the source has a thin pack for name. */
+static void thin_learn(struct source *s, struct thin_info *ti, const char *name)
+{
+	char rel[sizeof(THIN_DIR) + MGIT_PACK_NAME_MAX + 8];
+	struct buf b;
+	size_t n = strlen(name);
+
+	if (ti->state != THIN_UNKNOWN)
+		return;
+	ti->state = THIN_NO;
+	if (n < 5 || n >= MGIT_PACK_NAME_MAX)
+		return;
+	snprintf(rel, sizeof(rel), "%s/%.*s%s", THIN_DIR, (int)(n - 5), name, THIN_BASE_SUFFIX);
+	buf_init(&b, THIN_BASE_BYTES);
+	if (fetch(s, rel, &b, THIN_BASE_BYTES) == 0 &&
+	    thin_base_parse(&ti->base, &ti->commit, b.data, b.len) == 0)
+		ti->state = THIN_YES;
+	else
+		err_clear(); /* none, or unusable: the full pack */
+	buf_release(&b);
+}
+
+/* 0 imported through the thin pack, 1 deferred (its base may come from
+ * another pack of this run), < 0 use the full pack. */
+static int import_thin(struct source *s, struct store *st, struct thin_info *ti,
+		       const char *name, bool full_ok)
+{
+	AUTO_FREE char *rel = fs_join(THIN_DIR, name);
+	AUTO_FREE char *dest = cached_pack(st, "thin-", name);
+	AUTO_FREE char *mark = thin_mark(st, name);
+	char got[MGIT_PACK_NAME_MAX];
+	int r;
+
+	if (!rel || !dest || !mark)
+		return -ENOMEM;
+	thin_learn(s, ti, name);
+	if (ti->state != THIN_YES)
+		return -ENOENT;
+	if (!mgit_object_exists(st->git, &ti->base))
+		return full_ok ? -ENOENT : 1;
+	r = fetch_cached(s, rel, dest);
+	if (r == 0)
+		r = mgit_pack_import_thin(got, sizeof(got), st->git, dest);
+	(void)unlink(dest);
+	if (r == 0 && !mgit_object_exists(st->git, &ti->commit))
+		r = -EBADMSG;
+	if (r == 0 && fs_mkdir_parents(mark, 0755) == 0 && fs_write_atomic(mark, "", 0) == 0)
+		return 0;
+	err_clear();
+	ti->state = THIN_NO; /* the full pack, then */
+	return r == -ENOMEM ? r : -EBADMSG;
+}
+
+/* Copies one git packfile from the source into the store's cache (once per
+ * run) and hands it to libgit2's indexer, which checks every object — or
+ * its thin version, when the store holds the release it is made against.
+ * Returns 1 if deferred to a later pass. */
+static int import_one(struct source *s, struct store *st, struct thin_info *ti,
+		      const char *name, bool full_ok)
+{
+	AUTO_FREE char *rel = fs_join(REPO_GIT_DIR "/objects/pack", name);
+	AUTO_FREE char *have = rel ? store_path(st, rel) : NULL;
+	AUTO_FREE char *dest = cached_pack(st, "", name);
+	AUTO_FREE char *mark = thin_mark(st, name);
+	char got[MGIT_PACK_NAME_MAX];
+	int r;
+
+	if (!rel || !have || !dest || !mark)
+		return -ENOMEM;
+	if (fs_exists(have) || fs_exists(mark))
+		return 0;
+	r = import_thin(s, st, ti, name, full_ok);
+	if (r >= 0 || r == -ENOMEM)
+		return r;
+	r = fetch_cached(s, rel, dest);
 	if (r == 0)
 		r = mgit_pack_import(got, sizeof(got), st->git, dest);
-	(void)unlink(dest);
+	if (r == 0)
+		(void)unlink(dest);
 	if (r < 0)
 		return err_set(r, "%s: manifest pack %s: %s", s->url, name, err_detail());
 	return 0;
+}
+
+/* Drops the cached copies of the listed packs. */
+static void forget_cached(struct store *st, char (*names)[MGIT_PACK_NAME_MAX], size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		AUTO_FREE char *p = cached_pack(st, "", names[i]);
+		AUTO_FREE char *t = cached_pack(st, "thin-", names[i]);
+
+		if (p)
+			(void)unlink(p);
+		if (t)
+			(void)unlink(t);
+	}
 }
 
 /* The pack names listed in objects/info/packs ("P pack-<40 hex>.pack"). */
@@ -178,8 +295,10 @@ int source_import_git(struct source *s, struct store *st)
 {
 	char(*names)[MGIT_PACK_NAME_MAX] = NULL;
 	AUTO_FREE bool *done = NULL;
+	AUTO_FREE struct thin_info *ti = NULL;
 	size_t n = 0, left;
 	struct buf list;
+	bool full_ok = false;
 	int r, last = 0;
 
 	buf_init(&list, GIT_PACKS_LIST_MAX);
@@ -188,31 +307,46 @@ int source_import_git(struct source *s, struct store *st)
 		r = git_pack_names(&names, &n, &list);
 	buf_release(&list);
 	done = mem_calloc(n + 1, sizeof(*done));
-	if (r == 0 && !done)
+	ti = mem_calloc(n + 1, sizeof(*ti));
+	if (r == 0 && (!done || !ti))
 		r = -ENOMEM;
+	if (r == 0)
+		forget_cached(st, names, n);
 	/* A release's pack refers to objects of earlier ones, and the list is
-	 * in no particular order: import in passes until nothing more goes. */
+	 * in no particular order: import in passes until nothing more goes.
+	 * A thin pack whose base is not here yet waits for a later pass; only
+	 * when a pass moves nothing does its full pack go instead. */
 	for (left = n; r == 0 && left;) {
 		size_t before = left;
+		bool deferred = false;
 
 		for (size_t i = 0; i < n && r != -ENOMEM; i++) {
 			int e;
 
 			if (done[i])
 				continue;
-			e = import_one(s, st, names[i]);
+			e = import_one(s, st, &ti[i], names[i], full_ok);
 			if (e == 0) {
 				done[i] = true;
 				left--;
+			} else if (e == 1) {
+				deferred = true;
 			} else if (e == -ENOMEM) {
 				r = e;
 			} else {
 				last = e;
 			}
 		}
-		if (r == 0 && left == before)
-			r = last;
+		if (r == 0 && left == before) {
+			if (deferred && !full_ok)
+				full_ok = true;
+			else
+				r = last ? last : err_set(-EBADMSG, "%s: manifest packs do not import", s->url);
+		} else {
+			full_ok = false;
+		}
 	}
+	forget_cached(st, names, n);
 	mem_free(names);
 	return r;
 }

@@ -944,6 +944,166 @@ static void test_pack_import(void)
 	buf_release(&out);
 }
 
+static const char *mgit_oid_hex_tmp(const struct mgit_oid *id)
+{
+	static char hex[MGIT_OID_HEX + 1];
+
+	mgit_oid_fmt(hex, id);
+	return hex;
+}
+
+/* A release of one big flat folder and a long meta/ blob: `n` pointers,
+ * file `changed` (and one meta line) at version v. */
+static struct mgit_oid flat_release(struct mgit *g, int v, int changed,
+				    const struct mgit_oid *parent, char *pack)
+{
+	enum { N = 300 };
+	static struct file files[N + 1];
+	static char paths[N][64], contents[N][64];
+	struct buf meta;
+	struct mgit_oid c;
+
+	buf_init(&meta, 1 << 20);
+	for (int i = 0; i < N; i++) {
+		int ver = i == changed ? v : 1;
+
+		snprintf(paths[i], sizeof(paths[i]), "files/modules/m%04d/index.cnxml", i);
+		snprintf(contents[i], sizeof(contents[i]), "pointer m%04d v%d\n", i, ver);
+		files[i] = (struct file){ paths[i], contents[i] };
+		CHECK_OK(buf_printf(&meta, "pack %04d %s size %d\n", i, ver > 1 ? "new" : "old", i * 7919));
+	}
+	CHECK_OK(buf_append_byte(&meta, 0));
+	files[N] = (struct file){ "meta/packs", buf_str(&meta) };
+	c = release(g, files, N + 1, parent, 1700000000 + v, pack);
+	buf_release(&meta);
+	return c;
+}
+
+/* A thin pack (stock git's `pack-objects --thin`: trees and meta/ blobs as
+ * deltas against the previous release's) imports where the previous
+ * release is, and nowhere else. */
+static void test_pack_import_thin(void)
+{
+	const char *src = tmp_path("thin-pub.git"), *dst = tmp_path("thin-school.git");
+	const char *bare = tmp_path("thin-bare.git"), *thin = tmp_path("thin.pack");
+	char packs[2][MGIT_PACK_NAME_MAX], name[MGIT_PACK_NAME_MAX], path[2][1024];
+	char h1[MGIT_OID_HEX + 1], h2[MGIT_OID_HEX + 1];
+	struct mgit_oid c1, c2, blob;
+	struct mgit_commit c;
+	struct mgit *g;
+	struct buf out;
+	uint64_t full = 0, small = 0;
+
+	buf_init(&out, 1 << 20);
+	rm_rf(src);
+	rm_rf(dst);
+	rm_rf(bare);
+	CHECK_OK(mgit_init(&g, src));
+	c1 = flat_release(g, 1, -1, NULL, packs[0]);
+	c2 = flat_release(g, 2, 123, &c1, packs[1]);
+	mgit_free(g);
+	for (int i = 0; i < 2; i++)
+		snprintf(path[i], sizeof(path[i]), "%s/objects/pack/%s", src, packs[i]);
+	mgit_oid_fmt(h1, &c1);
+	mgit_oid_fmt(h2, &c2);
+	CHECK_MSG(sh(&out, "printf '%%s\\n^%%s\\n' %s %s | " GIT " --git-dir='%s' pack-objects --revs "
+		     "--thin --stdout -q >'%s'", h2, h1, src, thin) == 0, "%s", buf_str(&out));
+	CHECK_OK(fs_file_size(&full, path[1]));
+	CHECK_OK(fs_file_size(&small, thin));
+	printf("# release pack %llu bytes, thin pack %llu bytes\n", (unsigned long long)full,
+	       (unsigned long long)small);
+	CHECK_MSG(small * 2 < full, "thin %llu, full %llu", (unsigned long long)small,
+		  (unsigned long long)full);
+	/* A school without the previous release: refused, nothing installed. */
+	CHECK_OK(mgit_init(&g, bare));
+	CHECK_EQ_I(mgit_pack_import_thin(name, sizeof(name), g, thin), -EBADMSG);
+	mgit_free(g);
+	CHECK(sh(&out, "ls -A '%s/objects/pack' | wc -l", bare) == 0);
+	CHECK_STR(buf_str(&out), "0\n");
+	/* A school with it: the plain import refuses (the pack is thin), the
+	 * thin one completes it. */
+	CHECK_OK(mgit_init(&g, dst));
+	CHECK_OK(mgit_pack_import(name, sizeof(name), g, path[0]));
+	CHECK_EQ_I(mgit_pack_import(name, sizeof(name), g, thin), -EBADMSG);
+	CHECK_OK(mgit_pack_import_thin(name, sizeof(name), g, thin));
+	CHECK_OK(mgit_commit_read(&c, g, &c2));
+	CHECK_OK(mgit_tree_get(&blob, g, &c.tree, "files/modules/m0123/index.cnxml"));
+	mgit_commit_release(&c);
+	buf_reset(&out);
+	CHECK_OK(mgit_blob_read(&out, g, &blob, 1024));
+	CHECK_STR(buf_str(&out), "pointer m0123 v2\n");
+	CHECK_OK(mgit_ref_update(g, CHANNEL, &c2, NULL));
+	CHECK_OK(mgit_verify(g, NULL, NULL));
+	mgit_free(g);
+	CHECK_MSG(sh(&out, GIT " --git-dir='%s' fsck --strict --no-dangling", dst) == 0, "%s",
+		  buf_str(&out));
+	buf_release(&out);
+}
+
+/* ferry's own thin pack of the second release against the first: small,
+ * completed by stock git (`index-pack --fix-thin`) and by
+ * mgit_pack_import_thin() where the first release is, refused where not. */
+static void test_thin_pack_write(void)
+{
+	const char *src = tmp_path("thinw-pub.git"), *dst = tmp_path("thinw-school.git");
+	const char *gitschool = tmp_path("thinw-git.git"), *thin = tmp_path("thinw.pack");
+	char packs[3][MGIT_PACK_NAME_MAX], name[MGIT_PACK_NAME_MAX], path[3][1024];
+	struct mgit_thin_stats st;
+	struct mgit_oid c1, c2, c3, blob;
+	struct mgit_commit c;
+	struct mgit *g;
+	struct buf out;
+	uint64_t full = 0;
+
+	buf_init(&out, 1 << 20);
+	rm_rf(src);
+	rm_rf(dst);
+	rm_rf(gitschool);
+	CHECK_OK(mgit_init(&g, src));
+	c1 = flat_release(g, 1, -1, NULL, packs[0]);
+	c2 = flat_release(g, 2, 123, &c1, packs[1]);
+	c3 = flat_release(g, 3, 7, &c2, packs[2]);
+	CHECK_OK(mgit_thin_pack_write(&st, g, &c2, &c1, thin));
+	mgit_free(g);
+	for (int i = 0; i < 3; i++)
+		snprintf(path[i], sizeof(path[i]), "%s/objects/pack/%s", src, packs[i]);
+	CHECK_OK(fs_file_size(&full, path[1]));
+	printf("# release pack %llu bytes; ferry's thin pack %llu bytes, %llu objects, %llu deltas\n",
+	       (unsigned long long)full, (unsigned long long)st.bytes,
+	       (unsigned long long)st.objects, (unsigned long long)st.deltas);
+	/* The commit, the root, files/, files/modules/, m0123/, its blob,
+	 * meta/ and meta/packs; the 300-entry files/modules/ and meta/packs
+	 * as deltas (the small trees' deltas are not under half their size). */
+	CHECK_EQ_U(st.objects, 8);
+	CHECK_EQ_U(st.deltas, 2);
+	CHECK(st.bytes * 4 < full);
+	/* Stock git completes it in a repository holding the first release. */
+	CHECK_OK(mgit_init(&g, gitschool));
+	CHECK_OK(mgit_pack_import(name, sizeof(name), g, path[0]));
+	mgit_free(g);
+	CHECK_MSG(sh(&out, GIT " --git-dir='%s' index-pack --stdin --fix-thin <'%s'", gitschool, thin) == 0,
+		  "%s", buf_str(&out));
+	CHECK_MSG(sh(&out, GIT " --git-dir='%s' cat-file -p %s:files/modules/m0123/index.cnxml",
+		     gitschool, mgit_oid_hex_tmp(&c2)) == 0, "%s", buf_str(&out));
+	CHECK_STR(buf_str(&out), "pointer m0123 v2\n");
+	/* ferry's import: not without the base, then with it. */
+	CHECK_OK(mgit_init(&g, dst));
+	CHECK_EQ_I(mgit_pack_import_thin(name, sizeof(name), g, thin), -EBADMSG);
+	CHECK_OK(mgit_pack_import(name, sizeof(name), g, path[0]));
+	CHECK_OK(mgit_pack_import_thin(name, sizeof(name), g, thin));
+	CHECK_OK(mgit_commit_read(&c, g, &c2));
+	CHECK_OK(mgit_tree_get(&blob, g, &c.tree, "meta/packs"));
+	mgit_commit_release(&c);
+	/* And the third release's full pack on top. */
+	CHECK_OK(mgit_pack_import(name, sizeof(name), g, path[2]));
+	CHECK_OK(mgit_ref_update(g, CHANNEL, &c3, NULL));
+	CHECK_OK(mgit_verify(g, NULL, NULL));
+	mgit_free(g);
+	CHECK_MSG(sh(&out, GIT " --git-dir='%s' fsck --strict --no-dangling", dst) == 0, "%s",
+		  buf_str(&out));
+	buf_release(&out);
+}
+
 /* Packs stock git makes that are valid git but not valid releases. */
 static void test_pack_import_refusals(void)
 {
@@ -1318,6 +1478,8 @@ int main(void)
 		{ "git clone over plain HTTP", test_git_clone_http },
 		{ "pack import", test_pack_import },
 		{ "pack import refuses non-releases", test_pack_import_refusals },
+		{ "a thin pack imports on top of the previous release only", test_pack_import_thin },
+		{ "ferry writes a thin pack stock git and ferry complete", test_thin_pack_write },
 		{ "verify finds flipped bytes", test_verify_flipped_bytes },
 		{ "verify finds repository problems", test_verify_repository_state },
 		{ "ref compare-and-swap", test_ref_cas },
