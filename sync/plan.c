@@ -316,9 +316,8 @@ int plan_requests(struct plan *p)
 		const struct plan_chunk *c = &p->chunks[p->order[i]];
 		struct plan_request rq = { .source = c->source, .pack = c->pack,
 					   .off = c->at.offset, .first = i };
-		uint64_t end = entry_end(c), need = end - c->at.offset, last = 0;
-		size_t j = i + 1, k;
-		bool whole;
+		uint64_t end = entry_end(c);
+		size_t j = i + 1;
 
 		/* A chunk already made (from a delta, plan_delta.h) is never read:
 		 * no request starts at it or reaches across it. */
@@ -326,22 +325,16 @@ int plan_requests(struct plan *p)
 			i++;
 			continue;
 		}
-		/* The whole group (same source and pack) first: read it in one
-		 * go when most of what it spans is needed. */
-		for (k = i + 1; k < n; k++) {
-			const struct plan_chunk *d = &p->chunks[p->order[k]];
-
-			if (d->source != c->source || d->pack != c->pack || d->done)
-				break;
-			need += entry_end(d) - d->at.offset;
-			last = entry_end(d);
-		}
-		whole = k > i + 1 && need * 100 >= PLAN_WHOLE_PACK_PCT * (last - c->at.offset);
+		/* Neighbours join the request while the gap before each costs
+		 * less than a request of its own.  No "most of the span is
+		 * needed" rule: what lies between wanted entries may be what
+		 * the store already holds (a delta's chunks, an earlier
+		 * release's), and on a weak link it is read for nothing. */
 		while (j < n) {
 			const struct plan_chunk *d = &p->chunks[p->order[j]];
 
 			if (d->source != c->source || d->pack != c->pack || d->done ||
-			    (!whole && d->at.offset > end + PLAN_GAP_BYTES))
+			    d->at.offset > end + PLAN_GAP_BYTES)
 				break;
 			end = entry_end(d);
 			j++;

@@ -16,8 +16,8 @@
  * loading one pack index at a time; plan_requests() groups them into byte
  * ranges of packs: neighbouring entries are coalesced when the gap
  * between them costs less than another request would (gaps up to
- * PLAN_GAP_BYTES are read and thrown away), and a pack that is mostly
- * needed is read whole.  A chunk stored meanwhile (by an earlier batch, a
+ * PLAN_GAP_BYTES are read and thrown away; a pack whose gaps are all
+ * that small is read in one request).  A chunk stored meanwhile (by an earlier batch, a
  * delta, or a pack adopted whole) is in no later batch.  Memory is thus bounded by the batch, one pack index, and the
  * database's caches, not by the catalog.
  *
@@ -47,7 +47,6 @@
 #include "sync/store.h"
 
 #define PLAN_GAP_BYTES (24u << 10)
-#define PLAN_WHOLE_PACK_PCT 50u
 #define PLAN_BATCH_CHUNKS 65536u
 
 struct plan_chunk {
