@@ -782,6 +782,38 @@ static int pending_add(struct fetch *f, struct adopt_pending *ps, struct adopt *
 	return 0;
 }
 
+/* After an adoption failed with r: a source's failure is logged (and the
+ * source given up where it served bad data or its link died), and 0
+ * returned, the chunks left to the ranged fetch; the store's own failures
+ * are returned. */
+static int adopt_failed(struct fetch *f, struct source *src, const struct adopt *a, int r)
+{
+	if (a->bad_data) {
+		f->stats->bad_chunks++;
+		fetch_log(f, "%s", err_detail());
+		src->usable = false;
+		return 0;
+	}
+	if (a->blame && (r == -ENOENT || r == -EBADMSG)) {
+		/* A pack missing or cut short (a half-copied stick): the
+		 * prefix stays in local/partial, the rest of the source still
+		 * counts. */
+		fetch_log(f, "%s; taking what else it offers", err_detail());
+		return 0;
+	}
+	if (a->blame) {
+		fetch_log(f, "%s: %s; giving up on it for this run; trying other sources", src->url,
+			  err_detail());
+		src->usable = false;
+		return 0;
+	}
+	if (r == -EBADMSG) {
+		fetch_log(f, "%s; it will be fetched again", err_detail());
+		return 0;
+	}
+	return r;
+}
+
 /* Adopts one pack the plan wholly needs.  Store failures are returned; a
  * source's failure is logged, makes it unusable, and returns 0. */
 static int adopt_pack(struct fetch *f, struct adopt_pending *ps, struct source *src,
@@ -841,25 +873,8 @@ static int adopt_pack(struct fetch *f, struct adopt_pending *ps, struct source *
 		f->stats->chunks += a.n;
 		f->stats->bytes_written += a.size;
 		r = pack_list_write(packs);
-	} else if (a.bad_data) {
-		f->stats->bad_chunks++;
-		fetch_log(f, "%s", err_detail());
-		src->usable = false;
-		r = 0;
-	} else if (a.blame && (r == -ENOENT || r == -EBADMSG)) {
-		/* A pack missing or cut short (a half-copied stick): the
-		 * verified prefix stays in local/partial, the rest of the
-		 * source still counts. */
-		fetch_log(f, "%s; taking what else it offers", err_detail());
-		r = 0;
-	} else if (a.blame) {
-		fetch_log(f, "%s: %s; giving up on it for this run; trying other sources", src->url,
-			  err_detail());
-		src->usable = false;
-		r = 0;
-	} else if (r == -EBADMSG) {
-		fetch_log(f, "%s; it will be fetched again", err_detail());
-		r = 0;
+	} else {
+		r = adopt_failed(f, src, &a, r);
 	}
 	mem_free(a.want);
 	return r;
