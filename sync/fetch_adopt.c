@@ -46,8 +46,9 @@
  * not hash to its name is deleted and its source named and not used again;
  * its chunks come from elsewhere through the ranged fetch.  Checked packs
  * wait in a small list (struct adopt_pending) and are made durable
- * together — one pass of fsyncs, then rename, .idx and one transaction
- * each — so the disk is waited for once per batch, not once per pack.
+ * together — one pass of fsyncs, then rename and .idx for each, then one
+ * transaction for all their chunk rows — so the disk is waited for once
+ * per batch, not once per pack.
  *
  * Resume of a signed pack: the partial file's prefix is not known to be
  * good until the last byte is hashed.  The next run re-hashes whatever is
@@ -366,15 +367,14 @@ static uint64_t resume_point(const struct adopt *a, uint64_t size, size_t *k)
 	return entry_off(a, lo);
 }
 
-/* Enters the pack and its chunks into the database in one transaction. */
-static int record(struct adopt *a)
+/* Enters the pack and its chunks into the database, inside the caller's
+ * transaction. */
+static int record_rows(struct adopt *a)
 {
 	struct db *db = a->f->st->db;
 	int64_t id;
-	int r = db_begin(db);
+	int r = db_pack_add(&id, db, a->name, a->size, a->n, time(NULL));
 
-	if (r == 0)
-		r = db_pack_add(&id, db, a->name, a->size, a->n, time(NULL));
 	r = r > 0 ? 0 : r;
 	for (size_t k = 0; r == 0 && k < a->n; k++) {
 		struct pack_entry e;
@@ -387,6 +387,17 @@ static int record(struct adopt *a)
 		r = db_chunk_add(db, &c);
 		r = r > 0 ? 0 : r;
 	}
+	return r;
+}
+
+/* Enters the packs a[0..n) and their chunks in one transaction. */
+static int record(struct adopt *a, size_t n)
+{
+	struct db *db = a->f->st->db;
+	int r = db_begin(db);
+
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = record_rows(&a[i]);
 	if (r == 0)
 		r = db_commit(db);
 	else if (db_in_transaction(db))
@@ -403,9 +414,9 @@ static bool name_matches(struct adopt *a)
 	return memcmp(got.b, a->name->b, SHA256_LEN) == 0;
 }
 
-/* The file at path holds the whole pack, its name checked: put it and its
- * .idx in place, record it. */
-static int place(struct adopt *a, const char *path, const char *final, const char *idxpath)
+/* The file at path holds the whole pack, its name checked: make it
+ * durable and put it and its .idx in place (not yet recorded). */
+static int place_files(struct adopt *a, const char *path, const char *final, const char *idxpath)
 {
 	struct buf ib;
 	int r;
@@ -415,15 +426,24 @@ static int place(struct adopt *a, const char *path, const char *final, const cha
 	r = fs_mkdir_parents(final, 0755);
 	if (r == 0 && strcmp(path, final) != 0 && rename(path, final) < 0)
 		r = err_set(-errno, "%s: %s", final, strerror(errno));
-	if (r == 0)
-		r = fs_fsync_parent(final);
+	/* No fsync of the folder here: the .idx beside the pack is written
+	 * atomically just after, which fsyncs that same folder and so makes
+	 * the rename durable too, before anything is recorded. */
 	buf_init(&ib, PACK_IDX_MAX_BYTES);
 	if (r == 0)
 		r = pack_index_encode(&ib, a->idx);
 	if (r == 0)
 		r = fs_write_atomic(idxpath, ib.data, ib.len);
 	buf_release(&ib);
-	return r == 0 ? record(a) : r;
+	return r;
+}
+
+/* The same, and recorded in its own transaction. */
+static int place(struct adopt *a, const char *path, const char *final, const char *idxpath)
+{
+	int r = place_files(a, path, final, idxpath);
+
+	return r == 0 ? record(a, 1) : r;
 }
 
 /* The file at path holds the whole pack: check its name, put it and its
@@ -724,9 +744,11 @@ static int adopt_run(struct adopt *a, const char *part, const char *final, const
 	return r;
 }
 
-/* Makes every pending pack durable (one pass of fsyncs), then puts each
- * in place and records it; a pack that fails gets its chunks back as not
- * done.  Returns the first store error. */
+/* Makes every pending pack durable (one pass of fsyncs), puts each in
+ * place, then records them all in one transaction.  If anything fails,
+ * every pending pack's chunks are given back as not done (a pack already
+ * in place but unrecorded is found by its name next time and re-hashed
+ * locally).  Returns the first store error. */
 static int pending_flush(struct fetch *f, struct adopt_pending *ps)
 {
 	AUTO_FREE char *packs = store_path(f->st, REPO_PACKS_DIR);
@@ -735,17 +757,19 @@ static int pending_flush(struct fetch *f, struct adopt_pending *ps)
 	for (size_t i = 0; r == 0 && i < ps->n; i++)
 		if (fsync(ps->a[i].fd) < 0)
 			r = err_set(-errno, "%s: %s", ps->a[i].at, strerror(errno));
+	for (size_t i = 0; r == 0 && i < ps->n; i++)
+		r = place_files(&ps->a[i], ps->a[i].at, ps->paths[i][1], ps->paths[i][2]);
+	if (r == 0 && ps->n)
+		r = record(ps->a, ps->n);
 	for (size_t i = 0; i < ps->n; i++) {
 		struct adopt *a = &ps->a[i];
-		int e = r == 0 ? place(a, a->at, ps->paths[i][1], ps->paths[i][2]) : r;
 
-		if (e == 0) {
+		if (r == 0) {
 			f->stats->chunks += a->n;
 			f->stats->bytes_written += a->size;
 		} else {
 			for (size_t k = 0; k < a->n; k++)
 				a->want[k]->done = false;
-			r = r < 0 ? r : e;
 		}
 		close(a->fd);
 		mem_free(a->want);
