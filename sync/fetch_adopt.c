@@ -4,9 +4,10 @@
  * When a plan needs every chunk of a source's pack (a first import from a
  * stick, a new subject), re-packing the chunks one by one would only cost
  * time: the pack, named by the SHA-256 of its bytes, can become one of the
- * store's own packs unchanged.  Adoption streams the pack from the source
- * in segments of about ADOPT_SEGMENT_BYTES (whole entries each) and, for
- * each segment, checks on the verify pool's threads at once
+ * store's own packs unchanged.  A pack the release's signed list does not
+ * name (see "Signed packs" below for one it does) is streamed from the
+ * source in segments of about ADOPT_SEGMENT_BYTES (whole entries each)
+ * and, for each segment, checked on the verify pool's threads at once:
  *
  *   - every entry: its header as the index says, its payload decoding to
  *     its raw length and hashing to its chunk ID (pack_entry_decode);
