@@ -15,7 +15,11 @@
  * transaction.  A run killed at any moment keeps the verified prefix: the
  * next run re-hashes it locally and reads from the source only the rest,
  * so a kill costs at most one read (256 KiB) and one
- * partial entry.
+ * partial entry.  A pack the release's signed meta/packs lists
+ * (fetch_opts.release_tree) is taken on one SHA-256 of the whole file
+ * against its listed name instead of per entry: hashing on one thread while
+ * the next piece is read and written on another, its trailing index checked
+ * against the .idx, durable together with the other packs checked so far.
  *
  * Then the rest, in ranges.  Each request is read as one byte range of a source's pack and parsed as
  * it streams: every wanted entry's header must match what the index
@@ -75,6 +79,10 @@ struct fetch_opts {
 	/* True: stop at the next request or batch boundary (NULL: never). */
 	bool (*should_stop)(void *ctx);
 	void *ctx;
+	/* The tree of the release being installed, its commit's signature
+	 * already checked (NULL: none).  Packs its meta/packs lists are
+	 * adopted on one hash of the whole pack (fetch_adopt.c). */
+	const struct mgit_oid *release_tree;
 };
 
 /* Fetches the chunks of p (built by plan_build()) the sources offer, batch

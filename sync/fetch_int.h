@@ -9,6 +9,18 @@
 #include "sync/fetch.h"
 #include "sync/verify_pool.h"
 
+/* The packs the release's signed meta/packs lists (fetch_signed.c),
+ * sorted by name. */
+struct signed_pack {
+	struct sha256 name;
+	uint64_t size;
+};
+
+struct signed_packs {
+	struct signed_pack *v;
+	size_t n, cap;
+};
+
 struct fetch {
 	struct plan *p;
 	struct store *st;
@@ -24,6 +36,7 @@ struct fetch {
 	uint64_t done_bytes, total_bytes;
 	unsigned retries;
 	uint64_t jitter; /* xorshift state for the backoff */
+	struct signed_packs signed_packs; /* fetch_adopt.c's, for the run */
 };
 
 void fetch_log(struct fetch *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -45,5 +58,18 @@ void fetch_progress(struct fetch *f);
  * a bad chunk is reported, marked unusable, and left to the ranged fetch.
  */
 int fetch_adopt_packs(struct fetch *f) FERRY_MUST_USE;
+
+/* Reads the meta/packs of the release tree in g (bounded, strictly
+ * parsed) into s, which starts zeroed.  A tree without meta/packs gives an
+ * empty list.  -ENOMEM, or -EBADMSG/-EFBIG for a list that does not parse
+ * (s is then empty).  Release s with signed_packs_release(). */
+int signed_packs_load(struct signed_packs *s, struct mgit *g,
+		      const struct mgit_oid *tree) FERRY_MUST_USE;
+
+/* True if the list names this pack with exactly this size. */
+bool signed_packs_has(const struct signed_packs *s, const struct sha256 *name, uint64_t size);
+
+/* Frees the list and leaves s empty. */
+void signed_packs_release(struct signed_packs *s);
 
 #endif

@@ -226,10 +226,11 @@ static void on_progress(uint64_t done, uint64_t total, void *ctx)
 
 /* Fetches the planned chunks; installs when complete, else records pending. */
 static int carry_out(struct run *r, struct sync_channel *ch, struct plan *p,
-		     const struct mf_head *h, const struct buf *head, const struct mgit_oid *commit)
+		     const struct mf_head *h, const struct buf *head, const struct mgit_oid *commit,
+		     const struct mgit_oid *tree)
 {
 	struct fetch_opts fo = { .log = on_log, .progress = on_progress,
-				 .should_stop = should_stop, .ctx = r };
+				 .should_stop = should_stop, .ctx = r, .release_tree = tree };
 	struct fetch_stats fs;
 	struct db_pending pend = { .channel = ch->name, .version = h->version,
 				   .bytes_total = p->stored_bytes, .updated = time(NULL) };
@@ -391,7 +392,7 @@ static int sync_release(struct run *r, struct sync_channel *ch, const struct mf_
 	if (r->o->dry_run)
 		ch->state = SYNC_PLANNED;
 	else if ((e = check_space(r, ch, &p)) == 0 && (e = apply_deltas(r, ch, &pd, &p)) == 0)
-		e = carry_out(r, ch, &p, h, head, &commit);
+		e = carry_out(r, ch, &p, h, head, &commit, &tree);
 	plan_release(&p);
 	plan_deltas_release(&pd);
 	return e;
