@@ -66,52 +66,8 @@ static void say(struct applier *a, const char *fmt, ...)
 
 static int commit_batch(struct applier *a)
 {
-	AUTO_FREE char *packs = store_path(a->st, REPO_PACKS_DIR);
-	AUTO_FREE char *idxpath = NULL;
-	struct pack_index *idx = NULL;
-	struct sha256 name;
-	uint64_t size;
-	int64_t id;
-	int r;
-
-	if (!a->pw)
-		return 0;
-	if (!packs)
-		return -ENOMEM;
-	r = pack_writer_finish(a->pw, &name, &size);
-	pack_writer_free(a->pw);
-	a->pw = NULL;
-	if (r == 0)
-		r = pack_path_make(&idxpath, packs, &name, PACK_IDX_SUFFIX);
-	if (r == 0)
-		r = pack_index_load(&idx, idxpath);
-	if (r == 0)
-		r = db_begin(a->st->db);
-	if (r == 0)
-		r = db_pack_add(&id, a->st->db, &name, size, pack_index_count(idx), time(NULL));
-	if (r > 0)
-		r = 0;
-	for (size_t i = 0; r == 0 && i < pack_index_count(idx); i++) {
-		struct pack_entry e;
-		struct db_chunk c;
-
-		pack_index_get(&e, idx, i);
-		c = (struct db_chunk){.id = e.id,
-				      .pack = id,
-				      .offset = e.offset,
-				      .stored_len = e.stored_len,
-				      .raw_len = e.raw_len,
-				      .type = e.type};
-		r = db_chunk_add(a->st->db, &c);
-		r = r > 0 ? 0 : r;
-	}
-	if (r == 0)
-		r = db_commit(a->st->db);
-	else if (db_in_transaction(a->st->db))
-		(void)db_rollback(a->st->db);
-	pack_index_free(idx);
 	a->batch_bytes = 0;
-	return r < 0 ? r : pack_list_write(packs);
+	return store_pack_commit(a->st, &a->pw);
 }
 
 static int store_chunk(struct applier *a, const struct sha256 *id, const uint8_t *raw,

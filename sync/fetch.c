@@ -53,49 +53,8 @@ void fetch_log(struct fetch *f, const char *fmt, ...)
  * (fsync, rename), then the index in one transaction. */
 static int commit_batch(struct fetch *f)
 {
-	AUTO_FREE char *packs = store_path(f->st, REPO_PACKS_DIR);
-	AUTO_FREE char *idxpath = NULL;
-	struct pack_index *idx = NULL;
-	struct sha256 name;
-	uint64_t size;
-	int64_t id;
-	int r;
-
-	if (!f->pw)
-		return 0;
-	if (!packs)
-		return -ENOMEM;
-	r = pack_writer_finish(f->pw, &name, &size);
-	pack_writer_free(f->pw);
-	f->pw = NULL;
-	if (r == 0)
-		r = pack_path_make(&idxpath, packs, &name, PACK_IDX_SUFFIX);
-	if (r == 0)
-		r = pack_index_load(&idx, idxpath);
-	if (r == 0)
-		r = db_begin(f->st->db);
-	if (r == 0)
-		r = db_pack_add(&id, f->st->db, &name, size, pack_index_count(idx), time(NULL));
-	if (r > 0)
-		r = 0;
-	for (size_t i = 0; r == 0 && i < pack_index_count(idx); i++) {
-		struct pack_entry e;
-		struct db_chunk c;
-
-		pack_index_get(&e, idx, i);
-		c = (struct db_chunk){ .id = e.id, .pack = id, .offset = e.offset,
-				       .stored_len = e.stored_len, .raw_len = e.raw_len,
-				       .type = e.type };
-		r = db_chunk_add(f->st->db, &c);
-		r = r > 0 ? 0 : r; /* 1: added, 0: already there */
-	}
-	if (r == 0)
-		r = db_commit(f->st->db);
-	else if (db_in_transaction(f->st->db))
-		(void)db_rollback(f->st->db);
-	pack_index_free(idx);
 	f->batch_bytes = 0;
-	return r < 0 ? r : pack_list_write(packs);
+	return store_pack_commit(f->st, &f->pw);
 }
 
 bool fetch_stopping(struct fetch *f)

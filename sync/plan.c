@@ -229,34 +229,35 @@ static size_t locate_in(struct plan *p, const struct pack_index *idx, int32_t so
 	return found;
 }
 
+struct locating {
+	struct plan *p;
+	size_t left;
+};
+
+static int locate_pack(const struct pack_index *idx, size_t source, const struct sha256 *pack,
+		       void *ctx)
+{
+	struct locating *l = ctx;
+
+	l->left -= locate_in(l->p, idx, (int32_t)source, pack);
+	return l->left == 0;
+}
+
 /* Source by source, cheapest first, and within one pack by pack, in its
  * list's order: a chunk goes to the first pack found to hold it.  Only
  * one pack index is in memory at a time. */
 int plan_locate(struct plan *p, struct source *src, size_t nsrc)
 {
-	size_t left = 0;
+	struct locating l = { .p = p };
+	int r;
 
 	for (size_t i = 0; i < p->n; i++) {
 		p->chunks[i].source = -1;
-		left += !p->chunks[i].done;
+		l.left += !p->chunks[i].done;
 	}
-	for (size_t s = 0; s < nsrc && left; s++) {
-		if (!src[s].usable)
-			continue;
-		for (size_t k = 0; k < src[s].npacks && left; k++) {
-			struct pack_index *idx = NULL;
-			int r = source_pack_index(&idx, &src[s], k);
-
-			if (r == -ENOMEM)
-				return r;
-			if (r < 0)
-				continue; /* a missing or broken index costs only that pack */
-			left -= locate_in(p, idx, (int32_t)s, &src[s].packs[k].name);
-			pack_index_free(idx);
-		}
-	}
-	p->unlocated = left;
-	return 0;
+	r = l.left ? source_each_index(src, nsrc, locate_pack, &l) : 0;
+	p->unlocated = l.left;
+	return r;
 }
 
 static struct plan *sort_plan;

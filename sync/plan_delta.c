@@ -128,40 +128,43 @@ static int on_changed(const char *path, const struct mgit_oid *old_blob,
 	return r;
 }
 
+struct delta_locating {
+	struct plan_deltas *pd;
+	size_t left;
+};
+
+static int locate_in(const struct pack_index *idx, size_t source, const struct sha256 *pack,
+		     void *ctx)
+{
+	struct delta_locating *l = ctx;
+
+	for (size_t i = 0; i < l->pd->n; i++) {
+		struct plan_delta *d = &l->pd->d[i];
+		struct pack_entry e;
+
+		if (d->source >= 0 || pack_index_find(&e, idx, &d->id) < 0 ||
+		    e.type != PACK_ENTRY_DELTA || e.stored_len != d->size ||
+		    e.raw_len != d->target.size)
+			continue;
+		d->source = (int32_t)source;
+		d->pack = pack;
+		d->at = e;
+		l->left--;
+	}
+	return l->left == 0;
+}
+
 /* Finds each chosen delta's entry in the usable sources, cheapest source
  * first, one pack index in memory at a time; a delta no source offers is
  * dropped (its chunks are fetched as usual). */
 static int locate_all(struct plan_deltas *pd, struct source *src, size_t nsrc)
 {
-	size_t left = pd->n, kept = 0;
+	struct delta_locating l = { .pd = pd, .left = pd->n };
+	size_t kept = 0;
+	int r = l.left ? source_each_index(src, nsrc, locate_in, &l) : 0;
 
-	for (size_t s = 0; s < nsrc && left; s++) {
-		if (!src[s].usable)
-			continue;
-		for (size_t k = 0; k < src[s].npacks && left; k++) {
-			struct pack_index *idx = NULL;
-			int r = source_pack_index(&idx, &src[s], k);
-
-			if (r == -ENOMEM)
-				return r;
-			if (r < 0)
-				continue;
-			for (size_t i = 0; i < pd->n; i++) {
-				struct plan_delta *d = &pd->d[i];
-				struct pack_entry e;
-
-				if (d->source >= 0 || pack_index_find(&e, idx, &d->id) < 0 ||
-				    e.type != PACK_ENTRY_DELTA || e.stored_len != d->size ||
-				    e.raw_len != d->target.size)
-					continue;
-				d->source = (int32_t)s;
-				d->pack = &src[s].packs[k].name;
-				d->at = e;
-				left--;
-			}
-			pack_index_free(idx);
-		}
-	}
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < pd->n; i++) {
 		struct plan_delta *d = &pd->d[i];
 

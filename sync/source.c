@@ -448,6 +448,27 @@ int source_pack_index(struct pack_index **out, struct source *s, size_t k)
 	return r;
 }
 
+int source_each_index(struct source *src, size_t nsrc, source_index_fn cb, void *ctx)
+{
+	int r = 0;
+
+	for (size_t s = 0; s < nsrc && r == 0; s++) {
+		for (size_t k = 0; src[s].usable && k < src[s].npacks && r == 0; k++) {
+			struct pack_index *idx = NULL;
+
+			r = source_pack_index(&idx, &src[s], k);
+			if (r < 0 && r != -ENOMEM) {
+				r = 0; /* a missing or broken index costs only that pack */
+				continue;
+			}
+			if (r == 0)
+				r = cb(idx, s, &src[s].packs[k].name, ctx);
+			pack_index_free(idx);
+		}
+	}
+	return r < 0 ? r : 0;
+}
+
 int source_read_pack(struct source *s, const struct sha256 *pack, uint64_t off, uint64_t len,
 		     transport_sink_fn sink, void *ctx)
 {

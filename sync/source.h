@@ -64,6 +64,15 @@ int source_load_packs(struct source *s, struct store *st) FERRY_MUST_USE;
  * and not asked for again this run (-ENOENT then). */
 int source_pack_index(struct pack_index **out, struct source *s, size_t k) FERRY_MUST_USE;
 
+/* Calls cb with every pack index of the usable sources, cheapest source
+ * first and each in its list's order, one index in memory at a time (a
+ * pack whose index cannot be had is skipped).  cb returns < 0 to fail,
+ * 1 to stop early, 0 to go on.  Returns 0 or the first error. */
+typedef int (*source_index_fn)(const struct pack_index *idx, size_t source,
+			       const struct sha256 *pack, void *ctx);
+int source_each_index(struct source *src, size_t nsrc, source_index_fn cb,
+		      void *ctx) FERRY_MUST_USE;
+
 /* Reads bytes [off, off+len) of one of the source's packs into sink. */
 int source_read_pack(struct source *s, const struct sha256 *pack, uint64_t off, uint64_t len,
 		     transport_sink_fn sink, void *ctx) FERRY_MUST_USE;

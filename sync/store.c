@@ -5,12 +5,14 @@
 
 #include <dirent.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/fsx.h"
 #include "core/limits.h"
 #include "core/mem.h"
 #include "manifests/repo.h"
+#include "packager/pack.h"
 #include "packager/pack_list.h"
 
 char *store_path(const struct store *s, const char *rel)
@@ -176,4 +178,48 @@ int store_adopt_config(struct store *s, const void *cfg, size_t n, const void *s
 	s->has_config = true;
 	r = fs_write_atomic(sigpath, sig, siglen);
 	return r < 0 ? r : fs_write_atomic(path, cfg, n);
+}
+
+int store_pack_commit(struct store *s, struct pack_writer **pw)
+{
+	AUTO_FREE char *packs = store_path(s, REPO_PACKS_DIR);
+	AUTO_FREE char *idxpath = NULL;
+	struct pack_index *idx = NULL;
+	struct sha256 name;
+	uint64_t size;
+	int64_t id;
+	int r;
+
+	if (!*pw)
+		return 0;
+	r = packs ? pack_writer_finish(*pw, &name, &size) : -ENOMEM;
+	pack_writer_free(*pw);
+	*pw = NULL;
+	if (r == 0)
+		r = pack_path_make(&idxpath, packs, &name, PACK_IDX_SUFFIX);
+	if (r == 0)
+		r = pack_index_load(&idx, idxpath);
+	if (r == 0)
+		r = db_begin(s->db);
+	if (r == 0)
+		r = db_pack_add(&id, s->db, &name, size, pack_index_count(idx), time(NULL));
+	if (r > 0)
+		r = 0;
+	for (size_t i = 0; r == 0 && i < pack_index_count(idx); i++) {
+		struct pack_entry e;
+		struct db_chunk c;
+
+		pack_index_get(&e, idx, i);
+		c = (struct db_chunk){ .id = e.id, .pack = id, .offset = e.offset,
+				       .stored_len = e.stored_len, .raw_len = e.raw_len,
+				       .type = e.type };
+		r = db_chunk_add(s->db, &c);
+		r = r > 0 ? 0 : r; /* 1: added, 0: already there */
+	}
+	if (r == 0)
+		r = db_commit(s->db);
+	else if (db_in_transaction(s->db))
+		(void)db_rollback(s->db);
+	pack_index_free(idx);
+	return r < 0 ? r : pack_list_write(packs);
 }

@@ -70,6 +70,14 @@ char *store_path(const struct store *s, const char *rel);
 int store_adopt_config(struct store *s, const void *cfg, size_t n, const void *sig,
 		       size_t siglen) FERRY_MUST_USE;
 
+/* Finishes the pack *pw is writing into the store's packs/ and records its
+ * chunks: data first (the writer fsyncs and renames), then every chunk in
+ * one database transaction, then packs/list.  *pw is freed and set to
+ * NULL whatever happens; with *pw NULL this does nothing.  Used by every
+ * writer of store packs (fetch.c, delta_apply.c). */
+struct pack_writer;
+int store_pack_commit(struct store *s, struct pack_writer **pw) FERRY_MUST_USE;
+
 /* ---- path filters (store_filters.c) ------------------------------------ */
 
 /* Prefix: normalized copy of a prefix typed by a user (a trailing '/' is
