@@ -400,3 +400,21 @@ int cmd_sat_status(struct cli *c, int argc, char **argv)
 	}
 	return rc < 0 ? cli_fail(rc, "sat status: %s", a.spool) : EXIT_DONE;
 }
+
+int sat_status_files(struct cli *c, const char *store)
+{
+	AUTO_FREE char *dir = fs_join(store, "local/sat/spool");
+	struct spool *sp;
+	int rc;
+
+	if (!dir)
+		return -ENOMEM;
+	if (!fs_exists(dir))
+		return 0;
+	rc = spool_open(&sp, dir);
+	if (rc < 0)
+		return rc;
+	rc = spool_walk(sp, status_one, c);
+	spool_free(sp);
+	return rc;
+}

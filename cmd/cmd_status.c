@@ -374,6 +374,14 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		r = db_run_foreach_recent(s.st->db, 5, on_run, &s);
 	if (r == 0)
 		r = db_pack_foreach(s.st->db, on_pack, &s);
+	if (r == 0) {
+		AUTO_FREE char *spool = fs_join(root, "local/sat/spool");
+
+		if (spool && fs_exists(spool)) {
+			section(c, "satellite", "satellite (files being received):", false);
+			r = sat_status_files(c, root);
+		}
+	}
 	disk(&s, root);
 	store_close(s.st);
 	return r < 0 ? cli_fail(r, "status %s", root) : EXIT_DONE;

@@ -28,5 +28,8 @@ int cmd_sat(struct cli *c, int argc, char **argv); /* cmd/cmd_sat.c: send, recv 
 #define SAT_STATUS_USAGE "sat status STORE [--spool DIR] [--drop DIR] [--json]"
 int cmd_sat_recv(struct cli *c, int argc, char **argv);
 int cmd_sat_status(struct cli *c, int argc, char **argv);
+/* For ferry status: per file of the satellite spool (STORE/local/sat/spool,
+ * if the receiver ever ran; else nothing), symbols held and needed. */
+int sat_status_files(struct cli *c, const char *store);
 
 #endif

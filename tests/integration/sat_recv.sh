@@ -96,6 +96,13 @@ done
 	fail "$bad of $kills kills left something unsound"
 [ "$cut" -ge 5 ] && ok "$cut kills cut the reception before the release was installed" ||
 	fail "only $cut kills landed before installation"
+"$FERRY" status "$S2" --json >"$T/st.json" && "$FERRY" sat status "$S2" --json >"$T/ss.json"
+python3 -c 'import json,sys
+a = json.load(open(sys.argv[1]))["satellite"]
+b = json.load(open(sys.argv[2]))["receiving"]
+sys.exit(0 if a and a == b and all(x["symbols_needed"] > 0 for x in a) else 1)' \
+	"$T/st.json" "$T/ss.json" && ok "ferry status shows each file's symbols held and needed" ||
+	fail "ferry status: $(head -c 400 "$T/st.json")"
 check "a restarted receiver completes the installation" \
 	timeout 90 ip netns exec "$NS" "$FERRY" sat recv "$S2" --group "$RECV" --channel main \
 	--until-installed --sync-every 1
