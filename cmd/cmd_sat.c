@@ -3,13 +3,16 @@
  *
  *   ferry sat send REPO --group ADDR:PORT --rate RATE [--ttl N] [--iface IF]
  *                  [--tsi N] [--symbol-size BYTES] [--mem BYTES]
- *                  [--passes N | --duration SECONDS]
+ *                  [--first CHANNEL]... [--passes N | --duration SECONDS]
  *
  * loops REPO over UDP multicast as FLUTE packets (docs/satellite.md).  On a
  * terminal it redraws one progress line; otherwise it prints one line per
  * event (start, each pass, a changed repository) and a status line a
  * minute, which suits a journal.  SIGINT or SIGTERM stop it cleanly.
  * Each subcommand is one line of the table below.
+ *
+ * --first CHANNEL (repeatable, most-subscribed first): the packs of those
+ * channels' current releases go on the air before the other packs.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -21,7 +24,8 @@
 
 #define SEND_USAGE                                                                     \
 	"sat send REPO --group ADDR:PORT --rate RATE [--ttl N] [--iface IF] [--tsi N]\n" \
-	"             [--symbol-size BYTES] [--mem BYTES] [--passes N | --duration S]"
+	"             [--symbol-size BYTES] [--mem BYTES] [--first CHANNEL]...\n"      \
+	"             [--passes N | --duration S]"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -99,7 +103,7 @@ static int cmd_sat_send(struct cli *c, int argc, char **argv)
 	struct send_ui ui = { c, &o, 0 };
 	struct sigaction sa = { .sa_handler = on_signal };
 	uint64_t v;
-	const char *group = NULL;
+	const char *group = NULL, *first[SAT_SEND_MAX_FIRST];
 	int r;
 
 	for (int i = 1; i < argc; i++) {
@@ -135,11 +139,14 @@ static int cmd_sat_send(struct cli *c, int argc, char **argv)
 			o.passes = v;
 		else if (strcmp(a, "--duration") == 0 && parse_u64(&v, val, 100u * 365 * 86400) == 0)
 			o.duration = (double)v;
+		else if (strcmp(a, "--first") == 0 && o.nfirst < SAT_SEND_MAX_FIRST)
+			first[o.nfirst++] = val;
 		else
 			return EXIT_USAGE;
 	}
 	if (!o.repo || !group || !o.rate)
 		return EXIT_USAGE;
+	o.first = first;
 	if (o.symbol_size && (o.symbol_size < 8 || o.symbol_size % 4))
 		return cli_fail(-EINVAL, "--symbol-size %zu: want a multiple of 4, 8 to 65532",
 				o.symbol_size);

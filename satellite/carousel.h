@@ -47,6 +47,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "core/crypto.h"
 #include "core/err.h"
 #include "satellite/satellite.h"
 
@@ -146,8 +147,8 @@ struct sat_file {
 
 /* The files of a repository in carousel order: ferry.json, ferry.json.sig,
  * heads/..., packs/list (meta); manifests.git/ (hooks, logs, description
- * and info/exclude left out); packs/ newest first as packs/list orders
- * them (each .idx before its .pack).  local/ and anything else is never
+ * and info/exclude left out); packs/: those of prio's channels first, in
+ * channel order, then the rest newest first (each .idx before its .pack).  local/ and anything else is never
  * sent.  prev (may be NULL) is the previous scan: a file with the same
  * path, size, mtime and inode keeps its hash without being read again. */
 struct sat_repo {
@@ -156,7 +157,30 @@ struct sat_repo {
 	uint64_t bytes;
 };
 
-int sat_repo_scan(struct sat_repo *out, const char *root, const struct sat_repo *prev) FERRY_MUST_USE;
+/* Content packs to send first (carousel_prio.c): those of the current
+ * releases of the channels the county names, most-subscribed first. */
+#define SAT_SEND_MAX_FIRST 64 /* channels named with --first */
+
+struct sat_prio {
+	struct sat_prio_pack {
+		struct sha256 name;
+		int rank; /* the channel's place in the list */
+	} *v;
+	size_t n, cap;
+};
+
+/* Reads, from root's manifests.git, the packs (meta/packs) of each
+ * channel's current release; an unknown channel is an error (-ENOENT with
+ * a sentence).  n == 0 gives an empty list. */
+int sat_prio_load(struct sat_prio *out, const char *root, const char *const *channels,
+		  size_t n) FERRY_MUST_USE;
+/* The rank of a pack (0 first), or -1 if no named channel needs it. */
+int sat_prio_rank(const struct sat_prio *p, const struct sha256 *pack);
+void sat_prio_release(struct sat_prio *p);
+
+/* prio (may be NULL) puts the named channels' packs before the others. */
+int sat_repo_scan(struct sat_repo *out, const char *root, const struct sat_repo *prev,
+		  const struct sat_prio *prio) FERRY_MUST_USE;
 /* True if both scans list the same files with the same contents. */
 bool sat_repo_same(const struct sat_repo *a, const struct sat_repo *b);
 void sat_repo_release(struct sat_repo *r);
@@ -187,6 +211,8 @@ struct sat_send_opts {
 	size_t mem_budget;      /* 0: 64 MiB */
 	uint64_t passes;        /* stop after this many passes (0: no limit) */
 	double duration;        /* stop after this many seconds (0: no limit) */
+	const char *const *first; /* channels whose packs go first (--first) */
+	size_t nfirst;
 	/* Called about once a second and at the end; returns < 0 to stop. */
 	int (*progress)(void *ctx, const struct sat_send_stats *st, const char *event);
 	void *ctx;

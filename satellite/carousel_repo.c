@@ -3,7 +3,8 @@
  * out, in which order, with which SHA-256.
  *
  * Order (carousel.h): the meta files (ferry.json, ferry.json.sig, heads/,
- * packs/list), then manifests.git/, then the content packs newest first by
+ * packs/list), then manifests.git/, then the content packs: those of the
+ * channels named with --first (carousel_prio.c) first, the rest newest first by
  * modification time (packs/list is sorted by name and carries no age; the
  * sender knows nothing of subscriptions, so "most subscribed" is not
  * used), each .idx before its .pack.  Symbolic links and special files are
@@ -13,11 +14,13 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/codec_text.h"
 #include "core/crypto.h"
 #include "core/fsx.h"
 #include "core/limits.h"
@@ -32,6 +35,7 @@ struct entry {
 	char *path;
 	struct stat st;
 	int rank; /* 0..3 meta, 10 manifests, 20 packs */
+	int prio; /* packs: the named channel's place, or INT_MAX */
 };
 
 struct list {
@@ -57,6 +61,7 @@ static int list_add(struct list *l, const char *path, const struct stat *st, int
 		return -ENOMEM;
 	l->v[l->n].st = *st;
 	l->v[l->n].rank = rank;
+	l->v[l->n].prio = INT_MAX;
 	l->n++;
 	return 0;
 }
@@ -133,6 +138,8 @@ static int by_order(const void *x, const void *y)
 
 		if (la == lb && strncmp(a->path, b->path, la) == 0)
 			return strcmp(a->path + la, b->path + lb) < 0 ? -1 : 1; /* .idx < .pack */
+		if (a->prio != b->prio)
+			return a->prio < b->prio ? -1 : 1;
 		if (ta != tb)
 			return ta > tb ? -1 : 1;
 		c = strncmp(a->path, b->path, la < lb ? la : lb);
@@ -239,7 +246,23 @@ static int fill(struct sat_repo *out, const char *root, const struct list *l,
 	return 0;
 }
 
-int sat_repo_scan(struct sat_repo *out, const char *root, const struct sat_repo *prev)
+/* A pack file's rank among the named channels' packs (its name is the
+ * stem of packs/xx/<64 hex>.pack or .idx). */
+static int pack_prio(const struct sat_prio *prio, const char *path)
+{
+	const char *base = strrchr(path, '/'), *dot = strrchr(path, '.');
+	struct sha256 name;
+	int r;
+
+	if (!prio || !base || !dot || dot - base - 1 != 2 * SHA256_LEN ||
+	    hex_decode(name.b, SHA256_LEN, base + 1, 2 * SHA256_LEN) < 0)
+		return INT_MAX;
+	r = sat_prio_rank(prio, &name);
+	return r < 0 ? INT_MAX : r;
+}
+
+int sat_repo_scan(struct sat_repo *out, const char *root, const struct sat_repo *prev,
+		  const struct sat_prio *prio)
 {
 	static const struct { const char *rel; int rank; } parts[] = {
 		{ "ferry.json", 0 }, { "ferry.json.sig", 1 }, { "heads", 2 },
@@ -251,6 +274,9 @@ int sat_repo_scan(struct sat_repo *out, const char *root, const struct sat_repo 
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < ARRAY_SIZE(parts) && rc == 0; i++)
 		rc = walk(&l, root, parts[i].rel, parts[i].rank, 0);
+	for (size_t i = 0; rc == 0 && i < l.n; i++)
+		if (l.v[i].rank == 20)
+			l.v[i].prio = pack_prio(prio, l.v[i].path);
 	if (rc == 0)
 		qsort(l.v, l.n, sizeof(*l.v), by_order);
 	if (rc == 0)

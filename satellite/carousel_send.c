@@ -309,8 +309,12 @@ static int build(struct sender *s)
 static int rescan(struct sender *s, bool first)
 {
 	struct sat_repo fresh;
-	int rc = sat_repo_scan(&fresh, s->o->repo, first ? NULL : &s->repo);
+	struct sat_prio prio;
+	int rc = sat_prio_load(&prio, s->o->repo, s->o->first, s->o->nfirst);
 
+	if (rc == 0)
+		rc = sat_repo_scan(&fresh, s->o->repo, first ? NULL : &s->repo, &prio);
+	sat_prio_release(&prio);
 	if (rc < 0)
 		return rc;
 	if (!first && sat_repo_same(&fresh, &s->repo)) {

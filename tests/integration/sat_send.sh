@@ -44,6 +44,10 @@ ip -n "$NS" link set lo up
 ip -n "$NS" link set lo multicast on
 ip -n "$NS" route add 239.0.0.0/8 dev lo
 in_ns() { ip netns exec "$NS" "$@"; }
+check_exit "--first with a channel the repository lacks is refused" 1 \
+	in_ns "$FERRY" sat send "$R" --group $GROUP:$PORT --rate 1M --passes 1 --first no/such
+grep -q "has no channel no/such" "$T/last.out" && ok "and says which" ||
+	fail "--first no/such: $(head -n 2 "$T/last.out")"
 
 # Capture, and wait until tshark is really listening.
 ip netns exec "$NS" tshark -i lo -f "udp port $PORT" -w "$T/cap.pcap" -q 2>"$T/tshark.err" &
@@ -54,7 +58,7 @@ sleep 0.5
 # The carousel: 1 MB/s (about 1.7 s a pass); a second release is published
 # once the first pass is done.
 RATE=1000000
-in_ns "$FERRY" sat send "$R" --group $GROUP:$PORT --rate $RATE --tsi 4242 --symbol-size 128 \
+in_ns "$FERRY" sat send "$R" --group $GROUP:$PORT --rate $RATE --tsi 4242 --symbol-size 128 --first book/x \
 	--passes 5 --json >"$T/send.json" 2>"$T/send.err" &
 SEND_PID=$!
 for _ in $(seq 300); do grep -q 'pass 1 done' "$T/send.err" 2>/dev/null && break; sleep 0.05; done

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/codec_text.h"
 #include "core/fsx.h"
 #include "core/mem.h"
 #include "satellite/carousel.h"
@@ -253,7 +254,7 @@ static void test_repo_scan(void)
 
 		CHECK(utimensat(AT_FDCWD, a, old, 0) == 0 && utimensat(AT_FDCWD, b, old, 0) == 0);
 	}
-	CHECK_OK(sat_repo_scan(&r, root, NULL));
+	CHECK_OK(sat_repo_scan(&r, root, NULL, NULL));
 	CHECK_EQ_U(r.n, ARRAY_SIZE(want));
 	for (size_t i = 0; i < r.n && i < ARRAY_SIZE(want); i++) {
 		CHECK_STR(r.files[i].path, want[i]);
@@ -261,7 +262,7 @@ static void test_repo_scan(void)
 		CHECK_EQ_U(r.files[i].cls, i < 5 ? SAT_CLASS_META : SAT_CLASS_BULK);
 	}
 	CHECK(r.files[0].mem && memcmp(r.files[0].mem, "ferry.json", 10) == 0);
-	CHECK_OK(sat_repo_scan(&r2, root, &r));
+	CHECK_OK(sat_repo_scan(&r2, root, &r, NULL));
 	CHECK(sat_repo_same(&r, &r2));
 	sat_repo_release(&r2);
 	{
@@ -269,10 +270,57 @@ static void test_repo_scan(void)
 
 		write_file(h, "changed", 7);
 	}
-	CHECK_OK(sat_repo_scan(&r2, root, &r));
+	CHECK_OK(sat_repo_scan(&r2, root, &r, NULL));
 	CHECK(!sat_repo_same(&r, &r2));
 	CHECK_EQ_U(r2.files[2].length, 7);
 	sat_repo_release(&r2);
+	sat_repo_release(&r);
+}
+
+/* --first: the named channels' packs before newer ones, in channel order. */
+static void test_repo_prio(void)
+{
+	AUTO_FREE char *root = fs_join(t_tmpdir(), "repo-prio");
+	char old[65], mid[65], young[65];
+	char paths[6][128];
+	struct sat_prio prio = { 0 };
+	struct sat_prio_pack v[2];
+	struct sat_repo r;
+	size_t k = 0;
+
+	memset(old, 'a', 64);
+	memset(mid, 'b', 64);
+	memset(young, 'c', 64);
+	old[64] = mid[64] = young[64] = '\0';
+	for (int i = 0; i < 3; i++) {
+		const char *h = i == 0 ? old : i == 1 ? mid : young;
+
+		for (int j = 0; j < 2; j++) {
+			struct timespec t[2] = { { 1000 + i, 0 }, { 1000 + i, 0 } };
+			AUTO_FREE char *p = NULL;
+
+			snprintf(paths[k], sizeof(paths[k]), "packs/%.2s/%s.%s", h, h, j ? "pack" : "idx");
+			p = fs_join(root, paths[k]);
+			write_file(p, "x", 1);
+			CHECK(utimensat(AT_FDCWD, p, t, 0) == 0);
+			k++;
+		}
+	}
+	/* no priority: newest first */
+	CHECK_OK(sat_repo_scan(&r, root, NULL, NULL));
+	CHECK(r.n == 6 && strcmp(r.files[0].path, paths[4]) == 0);
+	sat_repo_release(&r);
+	/* the oldest pack's channel named first, the middle one's second */
+	CHECK_OK(hex_decode(v[0].name.b, SHA256_LEN, old, 64));
+	v[0].rank = 0;
+	CHECK_OK(hex_decode(v[1].name.b, SHA256_LEN, mid, 64));
+	v[1].rank = 1;
+	prio.v = v;
+	prio.n = 2;
+	CHECK_OK(sat_repo_scan(&r, root, NULL, &prio));
+	CHECK_EQ_U(r.n, 6);
+	for (size_t i = 0; i < r.n && i < 6; i++) /* old, mid, then young; .idx before .pack */
+		CHECK_STR(r.files[i].path, paths[i]);
 	sat_repo_release(&r);
 }
 
@@ -283,6 +331,7 @@ int main(void)
 		{ "schedule: counts, freshness, interleaving, groups, meta rounds", test_schedule },
 		{ "source: file bytes, repair symbols decode, changed files refused", test_source },
 		{ "repository scan: order, exclusions, rescans", test_repo_scan },
+		{ "repository scan: --first channels' packs first", test_repo_prio },
 		{ 0 },
 	});
 }
