@@ -58,7 +58,7 @@ include tests/module.mk
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 CMD_OBJS := $(CMD_SRCS:%.c=$(B)/%.o)
 
-.PHONY: all check bench demo deps layering clean tests fuzz format
+.PHONY: all check bench demo deps layering clean tests tools fuzz format
 all: $(FERRY)
 
 $(B)/%.o: %.c
@@ -79,6 +79,8 @@ $(B)/tests/%: tests/%.c $(B)/tests/harness.o $(LIB)
 	@echo "  CC  $<"; $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(B)/tests/harness.o $(LIB) $(PKG_LIBS) $(TEST_LIBS_$(notdir $@))
 
 tests: $(FERRY) $(TEST_BINS) $(TOOL_BINS) $(FUZZ_REPLAY_BINS)
+# The helper tools alone, in this MODE (make demo builds them for release).
+tools: $(TOOL_BINS)
 
 deps:
 	tests/deps.sh
@@ -95,7 +97,7 @@ bench:
 
 demo:
 	tests/deps.sh
-	$(MAKE) MODE=release all $(TOOL_BINS)
+	$(MAKE) MODE=release all tools
 	MODE=release contrib/demo.sh
 
 layering:

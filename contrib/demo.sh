@@ -26,7 +26,7 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 say "county: generating $SIZE of sample content (Chinese, Tibetan, Uyghur names; video, PDF, courseware)"
 "$GEN" "$D/export-v1" --seed 2026 --size "$SIZE" --meta "$D/catalog-v1.tsv"
 "$GEN" "$D/export-v2" --seed 2026 --size "$SIZE" --revision 1 --meta "$D/catalog-v2.tsv"
-(cd "$D/export-v1" && find . -type f | sed 's|^\./|  |' | sort | head -n 6)
+(cd "$D/export-v1" && find . -type f | sed 's|^\./|  |' | sort | awk 'NR <= 6')  # awk reads to the end: no SIGPIPE under pipefail
 ssh-keygen -q -t ed25519 -N '' -C county-center -f "$D/county"
 
 say "county: ferry repo init, then ferry pack — release 1"

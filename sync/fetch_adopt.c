@@ -125,12 +125,17 @@ struct adopt {
  * disk once, not once per pack. */
 #define ADOPT_PENDING_MAX 32u
 #define ADOPT_PENDING_BYTES (1ull << 30)
+/* Each pending pack keeps its index in memory until it is recorded: with
+ * small chunks a 64 MiB pack has tens of thousands of entries, so the
+ * entries waiting are bounded too (about 4 MiB of index). */
+#define ADOPT_PENDING_ENTRIES 65536u
 
 struct adopt_pending {
 	struct adopt a[ADOPT_PENDING_MAX];
 	char *paths[ADOPT_PENDING_MAX][3]; /* the partial file, packs/ path, .idx */
 	size_t n;
 	uint64_t bytes;
+	size_t entries; /* of the pending packs' indexes */
 };
 
 static uint64_t entry_off(const struct adopt *a, size_t k)
@@ -763,6 +768,7 @@ static int pending_flush(struct fetch *f, struct adopt_pending *ps)
 		r = pack_list_write(packs);
 	ps->n = 0;
 	ps->bytes = 0;
+	ps->entries = 0;
 	return r;
 }
 
@@ -783,7 +789,9 @@ static int pending_add(struct fetch *f, struct adopt_pending *ps, struct adopt *
 	a->fd = -1;
 	a->idx = NULL;
 	ps->bytes += a->size;
-	if (ps->n == ADOPT_PENDING_MAX || ps->bytes >= ADOPT_PENDING_BYTES)
+	ps->entries += a->n;
+	if (ps->n == ADOPT_PENDING_MAX || ps->bytes >= ADOPT_PENDING_BYTES ||
+	    ps->entries >= ADOPT_PENDING_ENTRIES)
 		return pending_flush(f, ps);
 	return 0;
 }
