@@ -92,7 +92,9 @@ for i in $(seq 1 12); do
 	ip netns exec "$NS" "$FERRY" sat recv "$S2" --group "$RECV" --channel main --sync-every 1 \
 		>>"$T/recv2.log" 2>&1 &
 	pid=$!
-	sleep "0.$((2 + RANDOM % 7))$((RANDOM % 10))"
+	# 0.05-0.59 s: short enough that several kills land before the release
+	# is complete even on a fast or idle machine (the spool keeps progress)
+	sleep "$(printf "0.%02d" $((5 + RANDOM % 55)))"
 	kill -9 "$pid" 2>/dev/null && kills=$((kills + 1))
 	wait "$pid" 2>/dev/null
 	"$FERRY" status "$S2" --json | grep -q '"installed":\[\]' && cut=$((cut + 1))
