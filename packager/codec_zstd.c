@@ -132,7 +132,8 @@ int codec_compress(size_t *out_len, struct codec *c, void *dst, size_t cap, cons
 	return 0;
 }
 
-int codec_decompress(struct codec *c, void *dst, size_t raw_len, const void *src, size_t n)
+/* The frame's shape: magic, a header recording raw_len, exactly n bytes. */
+static int codec_frame_shape(const void *src, size_t n, size_t raw_len)
 {
 	unsigned long long declared;
 	size_t r;
@@ -152,6 +153,16 @@ int codec_decompress(struct codec *c, void *dst, size_t raw_len, const void *src
 		return codec_error(r, true);
 	if (r != n)
 		return err_set(-EBADMSG, "zstd frame: %zu bytes after the frame", n - r);
+	return 0;
+}
+
+int codec_decompress(struct codec *c, void *dst, size_t raw_len, const void *src, size_t n)
+{
+	int e = codec_frame_shape(src, n, raw_len);
+	size_t r;
+
+	if (e < 0)
+		return e;
 	r = ZSTD_decompressDCtx(c->dctx, dst, raw_len, src, n);
 	if (ZSTD_isError(r))
 		return codec_error(r, true);
@@ -254,29 +265,6 @@ int codec_delta_compress(size_t *out_len, struct codec *c, void *dst, size_t cap
 	return r;
 }
 
-/* The frame's shape: magic, a header recording raw_len, exactly n bytes. */
-static int codec_frame_shape(const void *src, size_t n, size_t raw_len)
-{
-	unsigned long long declared;
-	size_t r;
-
-	if (n < 4 || get_le32(src) != ZSTD_MAGICNUMBER)
-		return err_set(-EBADMSG, "zstd frame: bad magic");
-	declared = ZSTD_getFrameContentSize(src, n);
-	if (declared == ZSTD_CONTENTSIZE_ERROR)
-		return err_set(-EBADMSG, "zstd frame: bad frame header");
-	if (declared == ZSTD_CONTENTSIZE_UNKNOWN)
-		return err_set(-EBADMSG, "zstd frame: content size not recorded");
-	if (declared != raw_len)
-		return err_set(-EBADMSG, "zstd frame: holds %llu bytes, expected %zu", declared,
-			       raw_len);
-	r = ZSTD_findFrameCompressedSize(src, n);
-	if (ZSTD_isError(r))
-		return codec_error(r, true);
-	if (r != n)
-		return err_set(-EBADMSG, "zstd frame: %zu bytes after the frame", n - r);
-	return 0;
-}
 
 int codec_delta_check(const void *src, size_t n, size_t raw_len)
 {
