@@ -239,6 +239,14 @@ int usb_remove_tree(const char *path)
 	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) < 0 ? -errno : 0;
 }
 
+static int rm_tmp(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	if (flag == FTW_F && strstr(p + f->base, ".tmp-") && unlink(p) < 0)
+		return -1;
+	return 0;
+}
+
 int usb_copy_git(struct usb_ctx *x, const char *src, const char *dst)
 {
 	AUTO_FREE char *tmp = mem_alloc(strlen(dst) + 16);
@@ -255,6 +263,9 @@ int usb_copy_git(struct usb_ctx *x, const char *src, const char *dst)
 	r = usb_remove_tree(tmp);
 	if (r >= 0)
 		r = usb_remove_tree(old);
+	/* a file a killed export was writing, anywhere in the repository */
+	if (r >= 0 && fs_exists(dst) && nftw(dst, rm_tmp, 16, FTW_PHYS) < 0)
+		r = -errno;
 	if (r < 0)
 		return err_set(r, "%s: cannot remove what an earlier export left", tmp);
 	if (fs_exists(sp))
