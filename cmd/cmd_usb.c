@@ -7,6 +7,7 @@
  * English; --json gives scripts the same facts.
  */
 #include <dirent.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -433,6 +434,17 @@ static int import_salvaged(struct cli *c, struct sync_result *res, struct sync_o
 	return r;
 }
 
+/* Whether DIR looks like a ferry repository (its ferry.json is there), so a
+ * stick that holds no head yet is told apart from a wrong or absent folder. */
+static bool stick_is_repository(const char *dir)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/ferry.json", dir) >= (int)sizeof(path))
+		return false;
+	return fs_exists(path);
+}
+
 int cmd_usb_import(struct cli *c, int argc, char **argv)
 {
 	const char *paths[2];
@@ -502,6 +514,17 @@ int cmd_usb_import(struct cli *c, int argc, char **argv)
 		cli_fail(r, "usb import from %s", paths[1]);
 		return EXIT_TRUST;
 	case -EHOSTUNREACH:
+		if (stick_is_repository(paths[1])) {
+			/* A stick pulled before its first head was written: readable,
+			 * holding none of the channels yet. Run again after a new copy. */
+			fprintf(stderr,
+				"ferry: usb import: U盘上还没有可导入的内容，拷贝可能中途停止了。请回县中心"
+				"重新拷贝。\n"
+				"ferry: usb import: %s holds none of these channels yet: its copy may "
+				"have stopped early. Copy it again at the county center.\n",
+				paths[1]);
+			return EXIT_PARTIAL;
+		}
 		fprintf(stderr,
 			"ferry: usb import: %s cannot be read: is the stick plugged in, "
 			"and is this its folder?\n",

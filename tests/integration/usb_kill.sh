@@ -18,6 +18,20 @@ check "an uncut export" "$FERRY" usb export "$R" "$T/whole" -q
 ms=$((($(date +%s%N) - start) / 1000000))
 [ "$ms" -lt 100 ] && ms=100
 
+# Sticks pulled right after their first files: readable, no head yet (one
+# with ferry.json and its signature, one cut between the two).  The teacher
+# is told to copy again (exit 3), not that the stick cannot be read.
+"$FERRY" store init "$T/early-school" --trust "$T/county.pub" >/dev/null
+mkdir -p "$T/early" "$T/early-nosig"
+cp "$T/whole/ferry.json" "$T/whole/ferry.json.sig" "$T/early/"
+cp "$T/whole/ferry.json" "$T/early-nosig/"
+for e in early early-nosig; do
+	check_exit "a stick cut before its first head ($e): import exits 3" 3 \
+		"$FERRY" usb import "$T/early-school" "$T/$e" --channel all/video
+	cp "$T/last.out" "$T/$e.out"
+	check "and tells the teacher to copy it again" grep -q "again at the county center" "$T/$e.out"
+done
+
 bad=0 cut=0 kills=10
 for i in $(seq 1 $kills); do
 	# Most kills hit a fresh stick; every third one a stick cut before.
