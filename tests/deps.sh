@@ -7,7 +7,7 @@
 set -eu
 build="build-essential pkg-config libzstd-dev libgit2-dev libssh2-1-dev libcurl4-openssl-dev
  libsqlite3-dev libssl-dev zstd git openssh-client ca-certificates"
-test="groff-base nginx openssh-server mtools dosfstools liblcrq-dev tshark iproute2 procps python3 time strace"
+test="groff-base nginx openssh-server mtools dosfstools exfatprogs exfat-fuse fuse util-linux liblcrq-dev tshark iproute2 procps python3 time strace"
 bench="restic borgbackup casync rsync zsync time"
 want=$build
 case "${1:-}" in
