@@ -12,7 +12,13 @@
  *
  * Reads use pread, so several threads may read one file at once, in
  * pieces of TRANSPORT_PIECE_BYTES with the kernel told to read ahead; a
- * read then costs little more than the copy out of the page cache.  Errors
+ * read then costs little more than the copy out of the page cache.  A pack
+ * is read in many ranges one after the other, so the last few files opened
+ * stay open (struct open_file): walking the path again for every range cost
+ * four system calls each, and on a FUSE mount (exFAT sticks) every open()
+ * also threw away the kernel's read-ahead for the file.  A file replaced on
+ * the stick while it is open is still read from the open descriptor; what
+ * is read is verified like every byte from a source.  Errors
  * a stick pulled out mid-read causes (EIO, ENODEV, ...) become -EIO with a
  * sentence a teacher can act on.
  */
@@ -20,8 +26,9 @@
 #include "sync/transport.h"
 
 #include <dirent.h>
-#include <stdint.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -31,10 +38,24 @@
 #include "core/limits.h"
 #include "core/mem.h"
 
+/* Files kept open between reads: a few, since reads come from the planner's
+ * thread and the verify pool's, a pack or two at a time. */
+#define OPEN_FILES 4
+
+struct open_file {
+	char *path;    /* relative to the root; NULL = slot free */
+	int fd;
+	unsigned refs; /* reads using fd now: the slot is not reused while > 0 */
+	uint64_t used; /* the clock value of the last lookup, for eviction */
+};
+
 struct file_transport {
 	struct transport base;
 	int root;    /* the source folder, O_DIRECTORY */
 	char *where; /* the folder as the user named it, for messages */
+	pthread_mutex_t lock; /* guards open[] and clock */
+	struct open_file open[OPEN_FILES];
+	uint64_t clock;
 };
 
 static struct file_transport *file_of(struct transport *t)
@@ -212,6 +233,69 @@ static int walk(struct file_transport *ft, const char *path, bool want_dir)
 	return fd;
 }
 
+/* A descriptor for the regular file at path, from the open files or newly
+ * walked to (then kept, evicting the least recently used idle slot).  Give
+ * it back with file_put().  Returns the descriptor or a negative code. */
+static int file_get(struct file_transport *ft, const char *path)
+{
+	struct open_file *victim = NULL;
+	char *copy;
+	int fd;
+
+	pthread_mutex_lock(&ft->lock);
+	for (size_t i = 0; i < OPEN_FILES; i++) {
+		struct open_file *f = &ft->open[i];
+
+		if (f->path && strcmp(f->path, path) == 0) {
+			f->refs++;
+			f->used = ++ft->clock;
+			pthread_mutex_unlock(&ft->lock);
+			return f->fd;
+		}
+	}
+	pthread_mutex_unlock(&ft->lock);
+	fd = walk(ft, path, false);
+	if (fd < 0)
+		return fd;
+	copy = mem_strdup(path);
+	pthread_mutex_lock(&ft->lock);
+	for (size_t i = 0; copy && i < OPEN_FILES; i++) {
+		struct open_file *f = &ft->open[i];
+
+		if (f->refs == 0 && (!victim || !f->path || (victim->path && f->used < victim->used)))
+			victim = f;
+	}
+	if (victim) {
+		if (victim->path) {
+			close(victim->fd);
+			mem_free(victim->path);
+		}
+		*victim = (struct open_file){
+		    .path = TAKE_PTR(copy), .fd = fd, .refs = 1, .used = ++ft->clock};
+	}
+	pthread_mutex_unlock(&ft->lock);
+	/* Every slot busy (or no memory for the name): fd is the caller's own,
+	 * and file_put() closes it. */
+	mem_free(copy);
+	return fd;
+}
+
+static void file_put(struct file_transport *ft, int fd)
+{
+	pthread_mutex_lock(&ft->lock);
+	for (size_t i = 0; i < OPEN_FILES; i++) {
+		struct open_file *f = &ft->open[i];
+
+		if (f->path && f->fd == fd && f->refs > 0) {
+			f->refs--;
+			pthread_mutex_unlock(&ft->lock);
+			return;
+		}
+	}
+	pthread_mutex_unlock(&ft->lock);
+	close(fd);
+}
+
 static int file_open(struct transport **out, const char *url, const struct transport_opts *o)
 {
 	AUTO_FREE char *where = NULL;
@@ -237,6 +321,7 @@ static int file_open(struct transport **out, const char *url, const struct trans
 	if (!ft)
 		return -ENOMEM;
 	ft->base.ops = &transport_file_ops;
+	ft->lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
 	ft->root = TAKE_FD(root);
 	ft->where = TAKE_PTR(where);
 	*out = &ft->base;
@@ -247,6 +332,12 @@ static void file_close(struct transport *t)
 {
 	struct file_transport *ft = file_of(t);
 
+	for (size_t i = 0; i < OPEN_FILES; i++)
+		if (ft->open[i].path) {
+			close(ft->open[i].fd);
+			mem_free(ft->open[i].path);
+		}
+	pthread_mutex_destroy(&ft->lock);
 	close(ft->root);
 	mem_free(ft->where);
 	mem_free(ft);
@@ -255,28 +346,28 @@ static void file_close(struct transport *t)
 static int file_size(struct transport *t, const char *path, uint64_t *out)
 {
 	struct file_transport *ft = file_of(t);
-	AUTO_CLOSE int fd = walk(ft, path, false);
+	int fd = file_get(ft, path), r = 0;
 	struct stat st;
 
 	if (fd < 0)
 		return fd;
 	if (fstat(fd, &st) < 0)
-		return file_error(ft, errno, path);
-	*out = (uint64_t)st.st_size;
-	return 0;
+		r = file_error(ft, errno, path);
+	else
+		*out = (uint64_t)st.st_size;
+	file_put(ft, fd);
+	return r;
 }
 
-static int file_read(struct transport *t, const char *path, uint64_t off, uint64_t len,
-		     transport_sink_fn sink, void *ctx)
+/* file_read() on an open descriptor. */
+static int read_fd(struct file_transport *ft, int fd, const char *path, uint64_t off,
+		   uint64_t len, transport_sink_fn sink, void *ctx)
 {
-	struct file_transport *ft = file_of(t);
-	AUTO_CLOSE int fd = walk(ft, path, false);
+	struct transport *t = &ft->base;
 	size_t piece = len < TRANSPORT_PIECE_BYTES ? (size_t)len : TRANSPORT_PIECE_BYTES;
 	AUTO_FREE uint8_t *b = NULL;
 	uint64_t done = 0;
 
-	if (fd < 0)
-		return fd;
 	if (len == 0)
 		return 0;
 	/* No file reaches past INT64_MAX, so pread offsets stay below it. */
@@ -309,6 +400,19 @@ static int file_read(struct transport *t, const char *path, uint64_t off, uint64
 		done += (uint64_t)got;
 	}
 	return 0;
+}
+
+static int file_read(struct transport *t, const char *path, uint64_t off, uint64_t len,
+		     transport_sink_fn sink, void *ctx)
+{
+	struct file_transport *ft = file_of(t);
+	int fd = file_get(ft, path), r;
+
+	if (fd < 0)
+		return fd;
+	r = read_fd(ft, fd, path, off, len, sink, ctx);
+	file_put(ft, fd);
+	return r;
 }
 
 static int file_list(struct transport *t, const char *dir, int (*fn)(const char *name, void *ctx),
