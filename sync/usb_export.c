@@ -222,6 +222,8 @@ static void settle_wants(struct exp *e)
 {
 	size_t k = 0;
 
+	if (e->nw == 0) /* nothing wanted: e->w may be NULL, which qsort must not see */
+		return;
 	qsort(e->w, e->nw, sizeof(*e->w), by_id);
 	for (size_t i = 0; i < e->nw; i++) {
 		if (k && memcmp(e->w[k - 1].id.b, e->w[i].id.b, SHA256_LEN) == 0) {
@@ -237,7 +239,7 @@ static void settle_wants(struct exp *e)
 
 static struct want *find_want(struct exp *e, const struct sha256 *id)
 {
-	return bsearch(id, e->w, e->nw, sizeof(*e->w), by_id);
+	return e->nw ? bsearch(id, e->w, e->nw, sizeof(*e->w), by_id) : NULL;
 }
 
 /* ---- where the chunks are ----------------------------------------------- */
@@ -354,7 +356,8 @@ static void locate(struct exp *e)
 {
 	AUTO_FREE char *dp = fs_join(e->x.o->dest, REPO_PACKS_DIR);
 
-	qsort(e->packs, e->npacks, sizeof(*e->packs), by_pack_name);
+	if (e->npacks)
+		qsort(e->packs, e->npacks, sizeof(*e->packs), by_pack_name);
 	for (size_t p = 0; dp && p < e->npacks; p++) {
 		AUTO_FREE char *pp = NULL;
 		uint64_t size;
@@ -885,7 +888,8 @@ static void sort_result(struct exp *e)
 {
 	struct usb_export_result *res = e->x.res;
 	/* Heads and flags are looked up by name after sorting. */
-	qsort(res->ch, res->n, sizeof(res->ch[0]), by_time_desc);
+	if (res->n)
+		qsort(res->ch, res->n, sizeof(res->ch[0]), by_time_desc);
 }
 
 int usb_export(struct usb_export_result *out, const struct usb_export_opts *o)

@@ -2,7 +2,9 @@
 # request onto a stick; the county exports for it, from its publishing
 # repository and from a county store; the stick holds exactly the chunks
 # the school lacks (the new release's minus the installed one's: nothing it
-# already has), and importing it brings the school up to date.
+# already has), and importing it brings the school up to date.  A school
+# subscribed to modules/ only gets a stick it installs from; a school that
+# lacks nothing gets a stick with no pack, and stays up to date.
 . "$(dirname "$0")/lib.sh"
 make_key county
 R=$T/repo
@@ -35,6 +37,7 @@ sys.exit(0 if d["format"] == "ferry-usb-request" and ch["book/philosophy"]["inst
 PY
 cp "$T/stick/ferry-request.json" "$T/request.json"
 cp -r "$A" "$T/school-before"
+cp -r "$A" "$T/school-modules"
 
 # What the stick must hold: chunks of the newest book release minus those of
 # the school's release 3 (art is unchanged, so nothing of it).
@@ -132,6 +135,31 @@ fi
 n4=$(find "$T/stick4/packs" -name '*.idx' -exec cat {} + | wc -c)
 n1=$(find "$T/stick/packs" -name '*.idx' -exec cat {} + | wc -c)
 [ "$n4" -lt "$n1" ] && ok "and less than the whole channel's" || fail "narrowed idx bytes $n4, whole $n1"
+
+# A school that subscribes to modules/ only writes that into its request;
+# the stick made for it carries that part, and the school installs it.
+M=$T/school-modules
+"$FERRY" store subscribe "$M" book/philosophy --only modules/ >/dev/null
+mkdir -p "$T/stick5"
+"$FERRY" usb request "$M" "$T/stick5" -q
+grep -q '"paths":\["modules' "$T/stick5/ferry-request.json" && ok "a filtered school's request names its path filter" ||
+	fail "request: $(cat "$T/stick5/ferry-request.json")"
+check_exit "usb export --for that request" 0 "$FERRY" usb export "$R" "$T/stick5" --for "$T/stick5/ferry-request.json"
+check_exit "the filtered school imports the stick" 0 "$FERRY" usb import "$M" "$T/stick5"
+"$FERRY" checkout "$M" book/philosophy "$T/site5" -q
+check "its checkout is the newest tag's modules/ and nothing else" diff -r "$T/book/modules" "$T/site5/modules"
+[ "$(ls "$T/site5")" = modules ] && ok "(only modules/ is checked out)" || fail "checked out: $(ls "$T/site5")"
+check "the filtered school's store verifies" "$FERRY" verify "$M"
+
+# A school that lacks nothing: the export for it adds no content, and the
+# import says the school is up to date.
+mkdir -p "$T/stick6"
+"$FERRY" usb request "$M" "$T/stick6" -q
+check_exit "usb export --for a school that lacks nothing" 0 \
+	"$FERRY" usb export "$R" "$T/stick6" --for "$T/stick6/ferry-request.json"
+n6=$(find "$T/stick6/packs" -name '*.pack' | wc -l)
+[ "$n6" = 0 ] && ok "that stick holds no pack" || fail "that stick holds $n6 packs"
+check_exit "and importing it leaves the school up to date" 0 "$FERRY" usb import "$M" "$T/stick6"
 
 # A request for another repository is refused.
 make_key other
