@@ -247,6 +247,14 @@ static int rm_tmp(const char *p, const struct stat *st, int flag, struct FTW *f)
 	return 0;
 }
 
+int usb_tmp_sweep_tree(const char *dir)
+{
+	if (!fs_exists(dir))
+		return 0;
+	return nftw(dir, rm_tmp, 16, FTW_PHYS) < 0 ? err_set(-errno, "%s: %s", dir, strerror(errno))
+						    : 0;
+}
+
 int usb_copy_git(struct usb_ctx *x, const char *src, const char *dst)
 {
 	AUTO_FREE char *tmp = mem_alloc(strlen(dst) + 16);

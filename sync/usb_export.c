@@ -696,27 +696,13 @@ static int write_manifest(struct exp *e)
 	return r;
 }
 
+/* Temporaries a pulled stick or a killed export left anywhere on it (the
+ * top level, heads/<group>/, packs/<xx>/, manifests.git/). */
 static int sweep(const char *dest)
 {
-	AUTO_FREE char *packs = fs_join(dest, REPO_PACKS_DIR);
-	DIR *d;
-	struct dirent *f;
 	int r = fs_tmp_sweep(dest);
 
-	if (r >= 0 && packs && fs_exists(packs))
-		r = fs_tmp_sweep(packs);
-	d = packs ? opendir(packs) : NULL;
-	while (r >= 0 && d && (f = readdir(d))) {
-		AUTO_FREE char *sub = NULL;
-
-		if (strlen(f->d_name) != 2 || f->d_name[0] == '.')
-			continue;
-		sub = fs_join(packs, f->d_name);
-		r = sub ? fs_tmp_sweep(sub) : -ENOMEM;
-	}
-	if (d)
-		closedir(d);
-	return r;
+	return r < 0 ? r : usb_tmp_sweep_tree(dest);
 }
 
 static int write_all(struct exp *e)

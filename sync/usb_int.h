@@ -45,6 +45,10 @@ int usb_copy_tree(struct usb_ctx *x, const char *rel, const char *src,
  * atomically, so every ref on the stick always resolves. */
 int usb_copy_git(struct usb_ctx *x, const char *src, const char *dst) FERRY_MUST_USE;
 
+/* Removes every "*.tmp-*" file under dir, at any depth (links not
+ * followed): what a killed export or a pulled stick left behind. */
+int usb_tmp_sweep_tree(const char *dir) FERRY_MUST_USE;
+
 /* SHA-256 of a file (links not followed), read through buf (1 MiB). */
 int usb_hash_file(struct sha256 *out, const char *path, uint8_t *buf) FERRY_MUST_USE;
 

@@ -74,8 +74,13 @@ d=$((ms / 2))
 sleep "$((d / 1000)).$(printf %03d $((d % 1000)))"
 kill -9 "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
+# What a kill can leave at any depth, planted so the sweep is always tried.
+xx=$(find "$T/whole/packs" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | head -n 1)
+mkdir -p "$T/cut/heads/all" "$T/cut/packs/$xx"
+echo torn >"$T/cut/heads/all/docs.tmp-0123456789ab"
+echo torn >"$T/cut/packs/$xx/x.pack.tmp-0123456789ab"
 check "a final run completes the stick" "$FERRY" usb export "$R" "$T/cut" -q
-check "which then holds what an uncut export holds" diff -r -x README.txt -x index.html "$T/whole" "$T/cut"
+check "which then holds what an uncut export holds (no temporary left anywhere)" diff -r -x README.txt -x index.html "$T/whole" "$T/cut"
 S=$T/school
 "$FERRY" store init "$S" --trust "$T/county.pub" >/dev/null
 check_exit "a school imports the completed stick" 0 "$FERRY" usb import "$S" "$T/cut"
