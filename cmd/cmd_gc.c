@@ -30,6 +30,10 @@ int cmd_gc(struct cli *c, int argc, char **argv)
 		jw_u64(&c->w, res.bytes_before);
 		jw_key(&c->w, "bytes_after");
 		jw_u64(&c->w, res.bytes_after);
+		jw_key(&c->w, "partial_removed");
+		jw_u64(&c->w, res.partial_removed);
+		jw_key(&c->w, "partial_bytes");
+		jw_u64(&c->w, res.partial_bytes);
 		jw_obj_end(&c->w);
 	} else if (!c->quiet) {
 		cli_size(before, sizeof(before), res.bytes_before);
@@ -37,6 +41,11 @@ int cmd_gc(struct cli *c, int argc, char **argv)
 		printf("packs: %s before, %s after (%llu removed, %llu repacked; %llu chunks kept)\n",
 		       before, after, (unsigned long long)res.packs_removed,
 		       (unsigned long long)res.packs_repacked, (unsigned long long)res.live_chunks);
+		if (res.partial_removed) {
+			cli_size(before, sizeof(before), res.partial_bytes);
+			printf("partly fetched packs no release waits for: %llu removed (%s)\n",
+			       (unsigned long long)res.partial_removed, before);
+		}
 	}
 	return EXIT_DONE;
 }

@@ -85,7 +85,7 @@
 /* What one read from the source asks for: small, because a kill loses
  * what was read and not yet written. */
 #define ADOPT_SEGMENT_BYTES (256u << 10)
-#define ADOPT_PARTIAL_DIR "local/partial"
+#define ADOPT_PARTIAL_DIR STORE_PARTIAL_DIR
 #define ADOPT_LOCAL_PIECE (1u << 20)
 /* A signed pack is hashed in segments this large on one core while the
  * next segment is read and written on the other. */

@@ -1,13 +1,17 @@
 /*
  * gc.c — dropping and repacking what no kept release needs (see gc.h).
  */
+#define _GNU_SOURCE /* nftw */
 #include "sync/gc.h"
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/fsx.h"
@@ -28,6 +32,7 @@ struct gc {
 	size_t n, cap;
 	struct buf blob;
 	char *packs;
+	size_t pending; /* releases pending for subscribed channels */
 };
 
 static int add_live(struct gc *g, const struct sha256 *id)
@@ -348,6 +353,61 @@ static int sweep_orphans(struct gc *g)
 	return 0;
 }
 
+/* Counts releases pending for channels still subscribed. */
+static int count_pending(const struct db_pending *p, void *ctx)
+{
+	struct gc *g = ctx;
+	char **f = NULL;
+	int r = store_subscription_get(&f, g->st, p->channel);
+
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	store_filters_free(f);
+	g->pending++;
+	return 0;
+}
+
+/* nftw() takes no context: the result being counted, and the first error. */
+static struct gc_result *partial_res;
+static int partial_err;
+
+static int rm_partial(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)f;
+	if (flag != FTW_F)
+		return 0;
+	if (unlink(path) < 0) {
+		partial_err = err_set(-errno, "%s: %s", path, strerror(errno));
+		return 1;
+	}
+	partial_res->partial_removed++;
+	partial_res->partial_bytes += (uint64_t)st->st_size;
+	return 0;
+}
+
+/* Part-adopted packs, once no release is pending (see gc.h). */
+static int sweep_partials(struct gc *g)
+{
+	AUTO_FREE char *dir = store_path(g->st, STORE_PARTIAL_DIR);
+	int r;
+
+	if (!dir)
+		return -ENOMEM;
+	g->pending = 0;
+	r = db_pending_foreach(g->st->db, count_pending, g);
+	if (r < 0 || g->pending || !fs_exists(dir))
+		return r;
+	partial_res = g->res;
+	partial_err = 0;
+	r = nftw(dir, rm_partial, 8, FTW_PHYS);
+	partial_res = NULL;
+	if (r == 1)
+		return partial_err;
+	return r < 0 ? err_set(-errno, "%s: %s", dir, strerror(errno)) : 0;
+}
+
 int gc_run(struct gc_result *out, const char *store)
 {
 	struct gc g = { .res = out };
@@ -365,6 +425,8 @@ int gc_run(struct gc_result *out, const char *store)
 		r = collect_live(&g);
 	if (r == 0)
 		r = sweep_orphans(&g);
+	if (r == 0)
+		r = sweep_partials(&g);
 	if (r == 0)
 		r = db_pack_foreach(g.st->db, on_pack, &packs);
 	for (size_t i = 0; r == 0 && i < packs.n; i++)

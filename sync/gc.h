@@ -13,6 +13,11 @@
  * then are the old files unlinked.  Files no row names (left by a crash
  * after that transaction, or by a killed sync before its batch commit) are
  * removed first, under the store lock, so nothing is in flight.
+ *
+ * Packs part-adopted by a sync (STORE/local/partial/) are what lets a night
+ * cut short resume a whole-pack read; they are kept while any subscribed
+ * channel has a release pending and removed once none has (everything
+ * they could finish is installed or no longer wanted).
  */
 #ifndef FERRY_SYNC_GC_H
 #define FERRY_SYNC_GC_H
@@ -29,6 +34,8 @@ struct gc_result {
 	uint64_t packs_repacked;
 	uint64_t bytes_before;
 	uint64_t bytes_after;
+	uint64_t partial_removed; /* part-adopted packs removed, and their bytes */
+	uint64_t partial_bytes;
 };
 
 int gc_run(struct gc_result *out, const char *store) FERRY_MUST_USE;

@@ -11,6 +11,10 @@
  *                                 releases, subscriptions, sources, runs
  *     cache/idx/<hash>.idx        indexes of sources' packs (immutable)
  *     local/lock                  one sync, checkout or gc at a time
+ *     local/partial/<xx>/<hash>.pack
+ *                                 packs being adopted whole, verified bytes
+ *                                 so far (sync/fetch_adopt.c); kept while a
+ *                                 release is pending, removed by gc after
  *
  * The store is itself a valid repository: `ferry verify` checks it, and
  * another store or a USB export can use it as a source.
@@ -38,6 +42,9 @@
 
 #include "core/err.h"
 #include "manifests/mgit.h"
+
+/* Packs being adopted whole: see the layout above. */
+#define STORE_PARTIAL_DIR "local/partial"
 #include "manifests/repo_config.h"
 #include "manifests/sshkey.h"
 #include "sync/db.h"

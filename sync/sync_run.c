@@ -325,6 +325,23 @@ static int load_packs(struct run *r)
 	return 0;
 }
 
+/* Records the release as pending before anything is fetched, so a run
+ * killed part-way leaves it known: status shows it, and gc keeps what it
+ * has fetched so far (chunks and part-read packs) for the next run.
+ * carry_out() replaces the row with what is still missing, or installs. */
+static int note_pending(struct run *r, const struct sync_channel *ch, const struct plan *p,
+			const struct mf_head *h, const struct mgit_oid *commit)
+{
+	struct db_pending pend = { .channel = ch->name, .version = h->version,
+				   .bytes_total = p->stored_bytes,
+				   .bytes_missing = p->stored_bytes, .updated = time(NULL) };
+
+	if (p->total == 0)
+		return 0;
+	mgit_oid_fmt(pend.commit, commit);
+	return db_pending_put(r->st->db, &pend);
+}
+
 /* Applies the deltas chosen for the plan (plan_delta.h) before the chunks
  * are fetched: their chunks go into the store, so no batch of the plan
  * holds them; the chunks of a delta that fails are fetched as usual. */
@@ -391,7 +408,8 @@ static int sync_release(struct run *r, struct sync_channel *ch, const struct mf_
 	ch->version = h->version;
 	if (r->o->dry_run)
 		ch->state = SYNC_PLANNED;
-	else if ((e = check_space(r, ch, &p)) == 0 && (e = apply_deltas(r, ch, &pd, &p)) == 0)
+	else if ((e = check_space(r, ch, &p)) == 0 && (e = note_pending(r, ch, &p, h, &commit)) == 0 &&
+		 (e = apply_deltas(r, ch, &pd, &p)) == 0)
 		e = carry_out(r, ch, &p, h, head, &commit, &tree);
 	plan_release(&p);
 	plan_deltas_release(&pd);

@@ -1,7 +1,9 @@
 # sync_gc — `ferry gc` after a release drops a folder: the chunks only the
 # old release needed go (whole packs removed or mostly-dead packs
 # repacked), the store still verifies, the installed release still checks
-# out byte-identical, and a second gc finds nothing to do.
+# out byte-identical, and a second gc finds nothing to do.  A pack part-read
+# by a killed sync is kept while its release is pending and removed once
+# the channel is unsubscribed.
 . "$(dirname "$0")/lib.sh"
 make_key county
 R=$T/repo S=$T/school
@@ -37,4 +39,36 @@ cp "$(find "$S/packs" -name '*.pack' | head -n 1)" "$S/packs/stray.tmp-1"
 "$FERRY" gc "$S" -q
 [ ! -e "$S/packs/stray.tmp-1" ] && ok "gc sweeps a killed writer's temporary" || fail "temporary left"
 check "and the store still verifies" "$FERRY" verify "$S"
+
+# A second channel subscribed by mistake, its first night cut short in the
+# middle of a whole-pack read: the part-read pack stays while the release
+# is pending (the next night resumes it), and goes once the channel is
+# unsubscribed.
+"$GEN" "$T/big" --seed 7 --size 24M >/dev/null
+"$FERRY" pack "$R" all/big "$T/big" --key "$T/county" -q
+"$FERRY" sync "$S" --source "$R" --channel all/big --bwlimit 4M -q >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 300); do # until a part-read pack holds bytes
+	[ -n "$(find "$S/local/partial" -name '*.pack' -size +64k 2>/dev/null)" ] && break
+	sleep 0.05
+done
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+part=$(find "$S/local/partial" -name '*.pack' 2>/dev/null | head -n 1)
+if [ -n "$part" ]; then
+	ok "a killed sync left a part-read pack"
+	"$FERRY" gc "$S" --json >"$T/gc3.json"
+	[ -e "$part" ] && [ "$(json_field "$T/gc3.json" partial_removed)" = 0 ] &&
+		ok "gc keeps it while the release is pending" || fail "gc removed it: $(cat "$T/gc3.json")"
+	"$FERRY" store unsubscribe "$S" all/big >/dev/null
+	"$FERRY" gc "$S" --json >"$T/gc4.json"
+	[ ! -e "$part" ] && [ "$(json_field "$T/gc4.json" partial_removed)" -ge 1 ] &&
+		ok "and removes it once the channel is unsubscribed ($(json_field "$T/gc4.json" partial_bytes) bytes)" ||
+		fail "after unsubscribe: $(cat "$T/gc4.json")"
+	check "the store verifies" "$FERRY" verify "$S"
+	"$FERRY" checkout "$S" all/content "$T/site2" -q
+	check "and the other channel still checks out byte-identical" diff -r "$T/v2" "$T/site2"
+else
+	fail "the killed sync left no part-read pack"
+fi
 finish
