@@ -85,6 +85,12 @@ struct fetch_opts {
 	const struct mgit_oid *release_tree;
 };
 
+/* Sleeps before a retry after fails failures in a row: FETCH_BACKOFF_MS
+ * doubled per failure (at most 8 doublings), times a factor in [0.5, 1.5)
+ * drawn from *jitter (xorshift state; 0 seeds it from the clock and the
+ * process ID).  Shared by the chunk fetch and delta_apply.c. */
+void fetch_backoff_sleep(uint64_t *jitter, unsigned fails);
+
 /* Fetches the chunks of p (built by plan_build()) the sources offer, batch
  * by batch.  Returns 0 when it went through every batch (chunks no source
  * offered are counted in out->missing_*: the caller reports partial);
