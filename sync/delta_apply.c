@@ -232,8 +232,10 @@ static int read_delta(struct applier *a, const struct plan_delta *d, const char 
 		if (r == 0 || !link_failure(r))
 			return r;
 		fails = a->entry.len > had ? 0 : fails + 1;
-		if (fails == FETCH_ATTEMPTS || a->retries == FETCH_MAX_RETRIES)
+		if (fails == FETCH_ATTEMPTS || a->retries == FETCH_MAX_RETRIES) {
+			a->gave_up[d->source] = true;
 			return r;
+		}
 		if (stopping(a))
 			return -ECANCELED;
 		a->retries++;
@@ -325,8 +327,6 @@ static int apply_one(struct applier *a, struct plan_delta *d)
 		return 0;
 	}
 	r = fetch_delta(a, d, hex, &payload);
-	if (r < 0 && link_failure(r))
-		a->gave_up[d->source] = true;
 	if (r == 0)
 		r = rebuild_base(a, &d->base);
 	if (r == 0) {
