@@ -321,8 +321,8 @@ static int apply_one(struct applier *a, struct plan_delta *d)
 
 	hex_encode(hex, d->id.b, SHA256_LEN);
 	if (a->gave_up[d->source]) {
-		say(a, "delta %.16s from %s dropped (its earlier delta reads failed); fetching its "
-		       "chunks instead", hex, a->src[d->source].url);
+		say(a, "delta %.16s from %s dropped (%s); fetching its chunks instead", hex,
+		    a->src[d->source].url, "its earlier delta reads failed");
 		a->stats->failed++;
 		return 0;
 	}
@@ -383,9 +383,9 @@ int delta_apply_plan(struct delta_apply_stats *out, struct plan_deltas *pd, stru
 	a.store_entry = mem_alloc(PACK_ENTRY_HEADER_LEN + LIMIT_CHUNK_MAX);
 	/* plan_find(): the plan's chunks are sorted by ID */
 	a.gave_up = mem_calloc(nsrc ? nsrc : 1, sizeof(*a.gave_up));
-	r = a.stored && a.raw && a.store_entry && a.gave_up
-		    ? codec_new(&a.codec, CODEC_LEVEL_DEFAULT)
-		    : -ENOMEM;
+	r = -ENOMEM;
+	if (a.stored && a.raw && a.store_entry && a.gave_up)
+		r = codec_new(&a.codec, CODEC_LEVEL_DEFAULT);
 	for (size_t i = 0; r == 0 && i < pd->n; i++) {
 		struct plan_delta *d = &pd->d[i];
 

@@ -39,6 +39,8 @@
  * that failed FETCH_ATTEMPTS times in a row without bringing any gives the
  * source up for the run, and the chunks go to the next source that has
  * them.  One fetch_plan() retries at most FETCH_MAX_RETRIES times in all.
+ * delta_apply.c reads the plan's deltas by the same rules, with its own
+ * FETCH_MAX_RETRIES (plan_delta.h).
  * A source that serves a chunk that does not verify is reported and not
  * used again in this run.
  *
