@@ -196,8 +196,9 @@ static int entry_sink(const void *p, size_t n, void *ctx)
 	return buf_append(&a->entry, p, n);
 }
 
-/* Failures a retry cannot mend: the store's, a stop, a refused source, or
- * bytes that are wrong rather than missing. */
+/* True for a failure of the link, which a retry may mend: not one of the
+ * store's, a stop, a refused source, or bytes that are wrong rather than
+ * missing. */
 static bool link_failure(int r)
 {
 	return r != -ENOMEM && r != -ENOSPC && r != -ECANCELED && r != -EKEYREJECTED &&
