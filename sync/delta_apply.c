@@ -9,6 +9,18 @@
  * them — appended to a pack of the store's own, which is finished and
  * entered into the database in one transaction every FETCH_BATCH_BYTES —
  * so a power cut loses at most the batch in flight.
+ *
+ * A delta read the link cuts (a reset, a truncated body, a stall) is not
+ * dropped: the bytes that arrived stay in the entry buffer and the next
+ * attempt asks only for the rest, with fetch.c's rules — an attempt that
+ * brought bytes resets the count of failures in a row, a wait of
+ * fetch_backoff_sleep() between attempts, FETCH_ATTEMPTS failures in a row
+ * without progress give the delta up, and the delta phase retries at most
+ * FETCH_MAX_RETRIES times (its own budget: fetch_plan()'s starts after it).
+ * Nothing is retried on -ENOMEM, -ENOSPC, -ECANCELED (should_stop),
+ * -EKEYREJECTED or bad bytes.  Only a delta given up falls back to its
+ * chunks; a source whose delta reads were given up is asked for no more
+ * deltas in this run (each would cost the same waits for nothing).
  */
 #include "sync/plan_delta.h"
 
@@ -46,6 +58,11 @@ struct applier {
 	int64_t pack_id;
 	struct pack_writer *pw;
 	uint64_t batch_bytes;
+	bool (*should_stop)(void *ctx);
+	size_t want;	  /* the stored length of the delta being read */
+	unsigned retries; /* this phase's, at most FETCH_MAX_RETRIES */
+	uint64_t jitter;  /* backoff state (fetch_backoff_sleep) */
+	bool *gave_up;	  /* per source: its delta reads failed for good */
 };
 
 static void say(struct applier *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -169,26 +186,82 @@ static int rebuild_base(struct applier *a, const struct mf_pointer *p)
 
 /* ---- the delta, from the source ----------------------------------------- */
 
+/* Appends what arrives, refusing bytes past the delta's stored length. */
 static int entry_sink(const void *p, size_t n, void *ctx)
 {
-	return buf_append(ctx, p, n);
+	struct applier *a = ctx;
+
+	if (n > a->want - a->entry.len)
+		return err_set(-EBADMSG, "the source sent more than the delta's length");
+	return buf_append(&a->entry, p, n);
+}
+
+/* True for a failure of the link, which a retry may mend: not one of the
+ * store's, a stop, a refused source, or bytes that are wrong rather than
+ * missing. */
+static bool link_failure(int r)
+{
+	return r != -ENOMEM && r != -ENOSPC && r != -ECANCELED && r != -EKEYREJECTED &&
+	       r != -EBADMSG;
+}
+
+static bool stopping(struct applier *a)
+{
+	return a->should_stop && a->should_stop(a->ctx);
+}
+
+/* Reads the delta's stored bytes into a->entry, keeping what arrived when
+ * the link fails and asking only for the rest (fetch.c's rules: see the
+ * header comment).  0, -ECANCELED when the run is to stop, or the last
+ * error of the read. */
+static int read_delta(struct applier *a, const struct plan_delta *d, const char *hex)
+{
+	struct source *src = &a->src[d->source];
+	uint64_t at = d->at.offset + PACK_ENTRY_HEADER_LEN;
+	unsigned fails = 0;
+	int r;
+
+	buf_reset(&a->entry);
+	a->want = d->at.stored_len;
+	for (;;) {
+		size_t had = a->entry.len;
+
+		r = source_read_pack(src, d->pack, at + had, a->want - had, entry_sink, a);
+		if (r == 0 && a->entry.len < a->want)
+			r = err_set(-EPIPE, "the read ended after %zu of %zu bytes", a->entry.len,
+				    a->want);
+		if (r == 0 || !link_failure(r))
+			return r;
+		fails = a->entry.len > had ? 0 : fails + 1;
+		if (fails == FETCH_ATTEMPTS || a->retries == FETCH_MAX_RETRIES) {
+			a->gave_up[d->source] = true;
+			return r;
+		}
+		if (stopping(a))
+			return -ECANCELED;
+		a->retries++;
+		say(a, "%s: delta %.16s: %s; retrying from byte %llu (%u in a row, %u this run)",
+		    src->url, hex, err_text(r), (unsigned long long)(at + a->entry.len), fails + 1,
+		    a->retries);
+		err_clear();
+		fetch_backoff_sleep(&a->jitter, fails);
+	}
 }
 
 /* Reads only the delta's stored bytes, [offset + 44, offset + 44 +
  * stored_len): its type and sizes come from the index (checked against the
  * signed meta/deltas when it was chosen) and its bytes are checked against
  * its ID, so the entry header would add nothing but 44 bytes per delta. */
-static int fetch_delta(struct applier *a, const struct plan_delta *d, const uint8_t **payload)
+static int fetch_delta(struct applier *a, const struct plan_delta *d, const char *hex,
+		       const uint8_t **payload)
 {
-	int r;
+	int r = 0;
 
-	buf_reset(&a->entry);
-	r = source_read_pack(&a->src[d->source], d->pack, d->at.offset + PACK_ENTRY_HEADER_LEN,
-			     d->at.stored_len, entry_sink, &a->entry);
-	if (r == 0 && (a->entry.len != d->at.stored_len || d->at.type != PACK_ENTRY_DELTA ||
-		       d->at.raw_len != d->target.size ||
-		       memcmp(d->at.id.b, d->id.b, SHA256_LEN) != 0))
-		r = err_set(-EBADMSG, "the source sent another length than its index says");
+	if (d->at.type != PACK_ENTRY_DELTA || d->at.raw_len != d->target.size ||
+	    memcmp(d->at.id.b, d->id.b, SHA256_LEN) != 0 || d->at.stored_len > LIMIT_DELTA_BYTES)
+		r = err_set(-EBADMSG, "the source's index does not list the delta as chosen");
+	if (r == 0)
+		r = read_delta(a, d, hex);
 	if (r == 0)
 		r = pack_delta_check(&d->at, a->entry.data);
 	*payload = a->entry.data;
@@ -238,13 +311,23 @@ static int store_target(struct applier *a, const struct mf_pointer *t)
 	return r;
 }
 
-/* Only the store's own failures are returned; a bad delta is dropped. */
+/* Only the store's own failures are returned; a bad delta is dropped, an
+ * unreadable one too once its retries are spent (and the source's other
+ * deltas with it), and a stop leaves the delta for fetch_plan(). */
 static int apply_one(struct applier *a, struct plan_delta *d)
 {
 	const uint8_t *payload = NULL;
 	char hex[2 * SHA256_LEN + 1];
-	int r = fetch_delta(a, d, &payload);
+	int r;
 
+	hex_encode(hex, d->id.b, SHA256_LEN);
+	if (a->gave_up[d->source]) {
+		say(a, "delta %.16s from %s dropped (%s); fetching its chunks instead", hex,
+		    a->src[d->source].url, "its earlier delta reads failed");
+		a->stats->failed++;
+		return 0;
+	}
+	r = fetch_delta(a, d, hex, &payload);
 	if (r == 0)
 		r = rebuild_base(a, &d->base);
 	if (r == 0) {
@@ -256,10 +339,9 @@ static int apply_one(struct applier *a, struct plan_delta *d)
 				      a->base.data, a->base.len, payload, d->at.stored_len);
 	if (r == 0)
 		r = check_target(a, &d->target);
-	if (r == -ENOMEM || r == -ENOSPC)
+	if (r == -ENOMEM || r == -ENOSPC || r == -ECANCELED)
 		return r;
 	if (r < 0) {
-		hex_encode(hex, d->id.b, SHA256_LEN);
 		say(a, "delta %.16s from %s dropped (%s); fetching its chunks instead", hex,
 		    a->src[d->source].url, err_detail());
 		a->stats->failed++;
@@ -276,7 +358,8 @@ static int apply_one(struct applier *a, struct plan_delta *d)
 
 int delta_apply_plan(struct delta_apply_stats *out, struct plan_deltas *pd, struct plan *p,
 		     struct store *st, struct source *src, size_t nsrc,
-		     void (*log)(const char *line, void *ctx), void *ctx)
+		     bool (*should_stop)(void *ctx), void (*log)(const char *line, void *ctx),
+		     void *ctx)
 {
 	struct applier a = {.pd = pd,
 			    .p = p,
@@ -285,6 +368,7 @@ int delta_apply_plan(struct delta_apply_stats *out, struct plan_deltas *pd, stru
 			    .stats = out,
 			    .log = log,
 			    .ctx = ctx,
+			    .should_stop = should_stop,
 			    .pack_fd = -1,
 			    .pack_id = -1};
 	int r;
@@ -299,13 +383,21 @@ int delta_apply_plan(struct delta_apply_stats *out, struct plan_deltas *pd, stru
 	a.raw = mem_alloc(LIMIT_CHUNK_MAX);
 	a.store_entry = mem_alloc(PACK_ENTRY_HEADER_LEN + LIMIT_CHUNK_MAX);
 	/* plan_find(): the plan's chunks are sorted by ID */
-	r = a.stored && a.raw && a.store_entry ? codec_new(&a.codec, CODEC_LEVEL_DEFAULT) : -ENOMEM;
+	a.gave_up = mem_calloc(nsrc ? nsrc : 1, sizeof(*a.gave_up));
+	r = -ENOMEM;
+	if (a.stored && a.raw && a.store_entry && a.gave_up)
+		r = codec_new(&a.codec, CODEC_LEVEL_DEFAULT);
 	for (size_t i = 0; r == 0 && i < pd->n; i++) {
 		struct plan_delta *d = &pd->d[i];
 
 		if (d->done || d->source < 0 || (size_t)d->source >= nsrc || !src[d->source].usable)
 			continue;
-		r = apply_one(&a, d);
+		r = stopping(&a) ? -ECANCELED : apply_one(&a, d);
+	}
+	/* A stop leaves the rest to fetch_plan(), which asks should_stop too. */
+	if (r == -ECANCELED) {
+		err_clear();
+		r = 0;
 	}
 	if (r == 0)
 		r = commit_batch(&a);
@@ -319,5 +411,6 @@ int delta_apply_plan(struct delta_apply_stats *out, struct plan_deltas *pd, stru
 	mem_free(a.stored);
 	mem_free(a.raw);
 	mem_free(a.store_entry);
+	mem_free(a.gave_up);
 	return r;
 }

@@ -164,24 +164,29 @@ static int stream_sink(const void *data, size_t n, void *ctx)
 	return 0;
 }
 
-/* Sleeps before a retry: FETCH_BACKOFF_MS << fails, times [0.5, 1.5). */
-void fetch_backoff(struct fetch *f, unsigned fails)
+/* Sleeps FETCH_BACKOFF_MS << fails, times [0.5, 1.5) from *jitter. */
+void fetch_backoff_sleep(uint64_t *jitter, unsigned fails)
 {
 	uint64_t ms = (uint64_t)FETCH_BACKOFF_MS << (fails < 8 ? fails : 8);
 	struct timespec ts;
 
-	if (!f->jitter) {
+	if (!*jitter) {
 		clock_gettime(CLOCK_MONOTONIC, &ts);
-		f->jitter = ((uint64_t)ts.tv_nsec << 16 ^ (uint64_t)getpid()) | 1;
+		*jitter = ((uint64_t)ts.tv_nsec << 16 ^ (uint64_t)getpid()) | 1;
 	}
-	f->jitter ^= f->jitter << 13;
-	f->jitter ^= f->jitter >> 7;
-	f->jitter ^= f->jitter << 17;
-	ms = ms / 2 + f->jitter % ms;
+	*jitter ^= *jitter << 13;
+	*jitter ^= *jitter >> 7;
+	*jitter ^= *jitter << 17;
+	ms = ms / 2 + *jitter % ms;
 	ts.tv_sec = (time_t)(ms / 1000);
 	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
+}
+
+void fetch_backoff(struct fetch *f, unsigned fails)
+{
+	fetch_backoff_sleep(&f->jitter, fails);
 }
 
 /* Where the next attempt starts: inside the entry in flight when part of

@@ -39,6 +39,8 @@
  * that failed FETCH_ATTEMPTS times in a row without bringing any gives the
  * source up for the run, and the chunks go to the next source that has
  * them.  One fetch_plan() retries at most FETCH_MAX_RETRIES times in all.
+ * delta_apply.c reads the plan's deltas by the same rules, with its own
+ * FETCH_MAX_RETRIES (plan_delta.h).
  * A source that serves a chunk that does not verify is reported and not
  * used again in this run.
  *
@@ -84,6 +86,12 @@ struct fetch_opts {
 	 * adopted on one hash of the whole pack (fetch_adopt.c). */
 	const struct mgit_oid *release_tree;
 };
+
+/* Sleeps before a retry after fails failures in a row: FETCH_BACKOFF_MS
+ * doubled per failure (at most 8 doublings), times a factor in [0.5, 1.5)
+ * drawn from *jitter (xorshift state; 0 seeds it from the clock and the
+ * process ID).  Shared by the chunk fetch and delta_apply.c. */
+void fetch_backoff_sleep(uint64_t *jitter, unsigned fails);
 
 /* Fetches the chunks of p (built by plan_build()) the sources offer, batch
  * by batch.  Returns 0 when it went through every batch (chunks no source

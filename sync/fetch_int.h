@@ -44,8 +44,7 @@ void fetch_log(struct fetch *f, const char *fmt, ...) __attribute__((format(prin
 /* Whether the run's should_stop hook asks to stop now. */
 bool fetch_stopping(struct fetch *f);
 
-/* Waits before a retry: 500 ms doubled per failure in a row, times a
- * random factor in [0.5, 1.5). */
+/* Waits before a retry: fetch_backoff_sleep() on the fetch's jitter. */
 void fetch_backoff(struct fetch *f, unsigned fails);
 
 /* Reports progress after done_bytes grew. */

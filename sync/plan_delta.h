@@ -23,8 +23,14 @@
  * checks the whole-file hash, cuts the result at the pointer's chunk
  * lengths, checks every chunk ID, and stores the chunks the store lacks
  * (committed in batches like fetch.c) — so no batch of the plan
- * (plan_next_batch() skips stored chunks) holds them.  A delta that fails
- * anywhere is logged and dropped; fetch_plan() then brings in its chunks.
+ * (plan_next_batch() skips stored chunks) holds them.  A read the link
+ * cuts keeps the bytes that arrived and asks for the rest, retried by
+ * fetch.c's rules (fetch.h): backoff with jitter, FETCH_ATTEMPTS failures
+ * in a row without progress give the delta up, at most FETCH_MAX_RETRIES
+ * retries in the delta phase.  A delta whose bytes do not verify is not
+ * retried.  A delta that fails anywhere is logged and dropped (and, when
+ * its reads failed for good, the source's later deltas too); fetch_plan()
+ * then brings in their chunks.
  */
 #ifndef FERRY_SYNC_PLAN_DELTA_H
 #define FERRY_SYNC_PLAN_DELTA_H
@@ -77,11 +83,15 @@ struct delta_apply_stats {
 	uint64_t bytes_written; /* their stored bytes */
 };
 
-/* Applies the chosen deltas (see above).  log gets one line per dropped
- * delta.  Only the store's own failures (-ENOMEM, -ENOSPC, I/O on the
- * store) are returned; a bad or unreadable delta is not an error. */
+/* Applies the chosen deltas (see above).  log gets one line per retry and
+ * per dropped delta.  should_stop (NULL: never) is asked before each delta
+ * and each retry; once it answers true the rest are left undone (their
+ * chunks stay in the plan) and 0 is returned.  Only the store's own
+ * failures (-ENOMEM, -ENOSPC, I/O on the store) are returned; a bad or
+ * unreadable delta is not an error. */
 int delta_apply_plan(struct delta_apply_stats *out, struct plan_deltas *pd, struct plan *p,
 		     struct store *st, struct source *src, size_t nsrc,
-		     void (*log)(const char *line, void *ctx), void *ctx) FERRY_MUST_USE;
+		     bool (*should_stop)(void *ctx), void (*log)(const char *line, void *ctx),
+		     void *ctx) FERRY_MUST_USE;
 
 #endif

@@ -349,7 +349,7 @@ static int apply_deltas(struct run *r, struct sync_channel *ch, struct plan_delt
 			struct plan *p)
 {
 	struct delta_apply_stats ds;
-	int e = delta_apply_plan(&ds, pd, p, r->st, r->src, r->nsrc, on_log, r);
+	int e = delta_apply_plan(&ds, pd, p, r->st, r->src, r->nsrc, should_stop, on_log, r);
 
 	ch->deltas_applied = ds.applied;
 	ch->deltas_failed = ds.failed;
