@@ -168,7 +168,9 @@ int sat_room_make(struct sat_recv *r, struct sat_entry *e, uint64_t need)
 			r->st.dropped++;
 			return 0;
 		}
-		rc = evict(r, v, "room for a file further along");
+		rc = evict(r, v,
+			   spool_info_at(r->sp, v)->announced ? "room for a file further along"
+							      : "room; no file table lists it");
 		if (rc < 0)
 			return rc;
 		r->st.evicted++;
