@@ -235,6 +235,8 @@ static int room_for(struct sat_recv *r, struct sat_entry *e, const struct flute_
 		if (rq_oti_check(&id.oti) == 0 && !spool_find(r->sp, &id)) {
 			if (have)
 				sat_entry_close(r, e); /* another identity: not its own */
+			if (!sat_room_admit(r, spool_object_need(&p->oti) + strlen(e->f->location)))
+				return 0;
 			rc = sat_room_make(r, e,
 					   spool_new_object_cost(&p->oti) + strlen(e->f->location));
 			if (rc <= 0)

@@ -81,6 +81,10 @@ int sat_room_round(struct sat_recv *r) FERRY_MUST_USE;
 /* Makes need bytes of room for e (evicting other objects); 1 if there is
  * room, 0 if not (the caller drops the symbol and counts it). */
 int sat_room_make(struct sat_recv *r, struct sat_entry *e, uint64_t need) FERRY_MUST_USE;
+/* Whether a new object of need bytes may start: the objects the table
+ * lists keep room for all they still need, so one starts only if it fits
+ * beside them whole (objects no table lists do not count: they go first). */
+bool sat_room_admit(struct sat_recv *r, uint64_t need);
 /* Loads SPOOL/room's counters into the stats. */
 void sat_room_load(struct sat_recv *r);
 

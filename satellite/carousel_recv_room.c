@@ -16,12 +16,23 @@
  * Never the symbol's own object, and never one further along: when the
  * spool is full of files that are all further along, the symbol is
  * dropped (stats.dropped) and those files complete first, freeing their
- * room as each is placed.  So a cap smaller than the repository still
- * receives it file by file, and two half-received files never evict each
- * other back and forth.  A file larger than the cap can never be
- * received (its decoded blocks alone exceed it).  While a block decodes,
- * its decoded bytes are written before its symbols are deleted: the spool
- * can hold one block (at most K x T bytes) over the cap for that moment.
+ * room as each is placed.
+ *
+ * And a new object starts only if it fits whole (sat_room_admit(): its
+ * spool_object_need() beside what every listed object in the spool may
+ * still grow to); otherwise its symbols are dropped.  Without that, a
+ * spool full of files being received admits a newcomer's first symbol in
+ * the last few KiB, the next symbol of a file further along evicts it,
+ * the newcomer's next symbol comes back, and so on: an eviction (and two
+ * fsyncs) per packet.  With it, the files in the spool always have their
+ * room, eviction is for objects no table lists and for spools left over
+ * a smaller cap (after a restart with a new --spool-max), and a cap
+ * smaller than the repository receives it file by file.  A file whose
+ * need exceeds the cap (about twice its size when it is one block, a
+ * little more than its size when it is many) is never received.  The symbol that lets a
+ * block decode also needs room for the decoded block, which is written
+ * before the block's symbols are deleted: so the cap holds at every
+ * moment, not only between packets.
  *
  * Stale objects: the receiver never trusts the clock, so age is counted
  * in file-table rounds heard: a packet of the FDT after at least one
@@ -178,6 +189,22 @@ int sat_room_make(struct sat_recv *r, struct sat_entry *e, uint64_t need)
 	if (spool_used(r->sp) + need > r->st.spool_peak)
 		r->st.spool_peak = spool_used(r->sp) + need;
 	return 1;
+}
+
+bool sat_room_admit(struct sat_recv *r, uint64_t need)
+{
+	uint64_t held = need;
+
+	for (size_t i = 0; i < spool_count(r->sp); i++) {
+		const struct spool_info *in = spool_info_at(r->sp, i);
+
+		if (in->announced)
+			held += in->bytes > in->need ? in->bytes : in->need;
+	}
+	if (held <= cap_of(r))
+		return true;
+	r->st.dropped++;
+	return false;
 }
 
 /* ---- SPOOL/room: the cap and counters, for status ---- */

@@ -70,6 +70,7 @@ static struct spool_info *cat_add(struct spool *sp, const struct sat_object_id *
 	if (!info)
 		return NULL;
 	info->id = *id;
+	info->need = spool_object_need(&id->oti);
 	sp->cat[sp->ncat++] = info;
 	return info;
 }
@@ -189,11 +190,21 @@ bool spool_object_wants(const struct spool_object *o, uint32_t sbn, uint32_t esi
 
 uint64_t spool_object_add_cost(const struct spool_object *o, uint32_t sbn)
 {
-	uint64_t rec = SPOOL_RECORD_OVERHEAD + o->id.oti.symbol_size;
+	uint64_t cost = SPOOL_RECORD_OVERHEAD + o->id.oti.symbol_size;
+	const struct spool_block *b;
 
+	if (sbn >= o->nblocks)
+		return cost;
+	b = &o->blocks[sbn];
 	/* A block without symbols may have no file yet: count its header
 	 * (over-counting by 72 bytes when a bare header is left is safe). */
-	return sbn < o->nblocks && o->blocks[sbn].nesi == 0 ? rec + SPOOL_HEADER_LEN : rec;
+	if (b->nesi == 0)
+		cost += SPOOL_HEADER_LEN;
+	/* The symbol that lets the block decode: its decoded bytes are
+	 * written before its symbols are deleted. */
+	if (!b->done && b->nesi + 1 >= b->k)
+		cost += b->length;
+	return cost;
 }
 
 uint64_t spool_new_object_cost(const struct rq_oti *oti)
@@ -201,6 +212,22 @@ uint64_t spool_new_object_cost(const struct rq_oti *oti)
 	/* The folder, its name file (within the overhead's block), one block's
 	 * header and one record. */
 	return SPOOL_OBJECT_OVERHEAD + SPOOL_HEADER_LEN + SPOOL_RECORD_OVERHEAD + oti->symbol_size;
+}
+
+uint64_t spool_object_need(const struct rq_oti *oti)
+{
+	uint64_t rec = SPOOL_RECORD_OVERHEAD + oti->symbol_size, total = SPOOL_OBJECT_OVERHEAD;
+	uint64_t largest = 0;
+	struct rq_block b;
+
+	for (uint32_t i = 0; i < oti->source_blocks; i++) {
+		if (rq_oti_block(&b, oti, i) < 0)
+			return UINT64_MAX;
+		total += SPOOL_HEADER_LEN + (b.source_symbols + 2ull) * rec;
+		if (b.length > largest)
+			largest = b.length;
+	}
+	return total + largest;
 }
 
 /* Deletes the plain files in path, then path. */
