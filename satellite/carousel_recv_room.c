@@ -40,7 +40,7 @@
  * table in a meta round at least every 1024 bulk packets).  Each round,
  * an object the table does not list ages by one; one listed is young
  * again.  At opts.stale_rounds (SAT_RECV_DEFAULT_STALE_ROUNDS = 256:
- * at least 256 x 1024 packets, some 360 MB of broadcast, sent without
+ * at least 256 x 1024 packets, some 370 MB of broadcast, sent without
  * listing it) it is deleted, whatever the room.  A rain fade or a power
  * cut hears no table, so it ages nothing; after a restart every object
  * starts at zero (the count lives in memory only); and a file still being
