@@ -1,7 +1,8 @@
 /*
  * cmd_sat_recv.c — `ferry sat recv STORE --group ADDR:PORT [--spool DIR]
  *                  [--drop DIR] [--iface IF] [--tsi N] [--channel NAME]...
- *                  [--sync-every S] [--exit-when-idle S | --until-installed]`
+ *                  [--sync-every S] [--exit-when-idle S | --until-installed]
+ *                  [--spool-max SIZE]`
  *                  and `ferry sat status STORE [--spool DIR] [--drop DIR]`.
  *
  * The receiver (satellite/carousel_recv.h) turns packets into files in
@@ -12,7 +13,11 @@
  * only; the wall clock is never consulted.  Bad and foreign packets are
  * counted and reported in one line at most every SAT_LOG_EVERY_MS.
  *
- * Defaults: spool STORE/local/sat/spool, drop STORE/local/sat/drop.
+ * Defaults: spool STORE/local/sat/spool, drop STORE/local/sat/drop,
+ * --spool-max SAT_RECV_DEFAULT_SPOOL_MAX (2 GiB; carousel_recv_room.c
+ * keeps the spool under it).  The spool's cap and its eviction counters
+ * are saved in SPOOL/room at start, every SAT_LOG_EVERY_MS and on exit,
+ * for `ferry sat status`.
  * Exit: runs until SIGINT/SIGTERM (0); --exit-when-idle S: after S seconds
  * without a packet, 0 if the last hand-off left every channel up to date,
  * else 3; --until-installed: 0 as soon as a hand-off installs (or finds
@@ -69,6 +74,7 @@ struct recv_args {
 	size_t nchannels;
 	uint32_t tsi;
 	uint64_t sync_every_ms, idle_ms;
+	uint64_t spool_max;
 	bool until_installed;
 };
 
@@ -80,7 +86,7 @@ struct recv_run {
 	bool synced_once;
 	bool up_to_date;       /* the last hand-off left nothing to do */
 	bool installed;        /* ... and every channel has a release */
-	uint64_t last_sync, last_packet, last_log;
+	uint64_t last_sync, last_packet, last_log, last_room;
 	uint64_t logged_bad, logged_foreign;
 };
 
@@ -175,6 +181,12 @@ static int run_loop(struct recv_run *x)
 			return cli_fail(r, "sat recv");
 		now = now_ms();
 		log_drops(x, now);
+		if (now - x->last_room >= SAT_LOG_EVERY_MS) {
+			r = sat_recv_save_room(x->r);
+			if (r < 0)
+				return cli_fail(r, "sat recv");
+			x->last_room = now;
+		}
 		if (x->pending && (!x->synced_once || now - x->last_sync >= x->a->sync_every_ms))
 			hand_off(x);
 		if (x->a->until_installed && x->installed)
@@ -229,6 +241,9 @@ static int parse_args(struct recv_args *a, struct cli *c, int argc, char **argv)
 				return EXIT_USAGE;
 		} else if (strcmp(s, "--exit-when-idle") == 0 && has) {
 			if (parse_seconds(&a->idle_ms, argv[++i]) < 0 || a->idle_ms == 0)
+				return EXIT_USAGE;
+		} else if (strcmp(s, "--spool-max") == 0 && has) {
+			if (cli_parse_size(&a->spool_max, argv[++i]) < 0 || a->spool_max == 0)
 				return EXIT_USAGE;
 		} else if (strcmp(s, "--until-installed") == 0)
 			a->until_installed = true;
@@ -289,6 +304,7 @@ int cmd_sat_recv(struct cli *c, int argc, char **argv)
 	o.tsi = a.tsi;
 	o.keys = keys;
 	o.log = on_log;
+	o.spool_max = a.spool_max;
 	r = sat_recv_socket(&x.fd, a.group, a.iface);
 	if (r < 0)
 		return cli_fail(r, "sat recv");
@@ -297,9 +313,17 @@ int cmd_sat_recv(struct cli *c, int argc, char **argv)
 		close(x.fd);
 		return cli_fail(r, "sat recv");
 	}
+	r = sat_recv_save_room(x.r);
+	if (r < 0) {
+		sat_recv_free(x.r);
+		close(x.fd);
+		return cli_fail(r, "sat recv");
+	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	code = run_loop(&x);
+	if (sat_recv_save_room(x.r) < 0)
+		fprintf(stderr, "ferry: sat recv: %s\n", err_detail());
 	if (c->json) {
 		const struct sat_recv_stats *s = sat_recv_stats(x.r);
 
@@ -316,6 +340,14 @@ int cmd_sat_recv(struct cli *c, int argc, char **argv)
 		jw_u64(&c->w, s->hash_bad);
 		jw_key(&c->w, "refused");
 		jw_u64(&c->w, s->refused);
+		jw_key(&c->w, "spool_peak_bytes");
+		jw_u64(&c->w, s->spool_peak);
+		jw_key(&c->w, "objects_evicted");
+		jw_u64(&c->w, s->evicted);
+		jw_key(&c->w, "objects_stale");
+		jw_u64(&c->w, s->stale);
+		jw_key(&c->w, "symbols_dropped");
+		jw_u64(&c->w, s->dropped);
 		jw_key(&c->w, "installed");
 		jw_bool(&c->w, x.installed);
 		jw_obj_end(&c->w);
@@ -355,6 +387,40 @@ static int status_one(const struct sat_object_id *id, const char *name,
 	return 0;
 }
 
+/* The spool's room: bytes used of the cap, objects evicted or deleted as
+ * stale, symbols dropped (the counters from SPOOL/room, which the
+ * receiver writes; a cap of 0 means no receiver has run yet).  JSON: keys
+ * of the object being written; text: one line. */
+static void room_fields(struct cli *c, struct spool *sp, const char *dir)
+{
+	struct sat_room_saved s;
+	char used[32], cap[32];
+
+	sat_room_read(&s, dir);
+	if (c->json) {
+		jw_key(&c->w, "spool_bytes");
+		jw_u64(&c->w, spool_used(sp));
+		jw_key(&c->w, "spool_max");
+		jw_u64(&c->w, s.cap);
+		jw_key(&c->w, "objects_evicted");
+		jw_u64(&c->w, s.evicted);
+		jw_key(&c->w, "objects_stale");
+		jw_u64(&c->w, s.stale);
+		jw_key(&c->w, "symbols_dropped");
+		jw_u64(&c->w, s.dropped);
+		return;
+	}
+	cli_size(used, sizeof(used), spool_used(sp));
+	if (s.cap)
+		cli_size(cap, sizeof(cap), s.cap);
+	else
+		snprintf(cap, sizeof(cap), "(no receiver run yet)");
+	printf("spool: %s used of %s; %llu objects evicted for room, %llu deleted as stale, "
+	       "%llu symbols dropped for lack of room\n",
+	       used, cap, (unsigned long long)s.evicted, (unsigned long long)s.stale,
+	       (unsigned long long)s.dropped);
+}
+
 int cmd_sat_status(struct cli *c, int argc, char **argv)
 {
 	struct recv_args a = { 0 };
@@ -365,7 +431,7 @@ int cmd_sat_status(struct cli *c, int argc, char **argv)
 	size_t listed, placed;
 	int rc;
 
-	if (parse_args(&a, c, argc, argv) != 0 || a.group)
+	if (parse_args(&a, c, argc, argv) != 0 || a.group || a.spool_max)
 		return EXIT_USAGE;
 	rc = default_dirs(&a, &spool, &drop);
 	if (rc < 0)
@@ -386,10 +452,12 @@ int cmd_sat_status(struct cli *c, int argc, char **argv)
 		jw_u64(&c->w, listed);
 		jw_key(&c->w, "files_in_drop");
 		jw_u64(&c->w, placed);
+		room_fields(c, sp, a.spool);
 		jw_key(&c->w, "receiving");
 		jw_arr_begin(&c->w);
 	} else {
 		printf("file table: %zu files, %zu in the drop (%s)\n", listed, placed, a.drop);
+		room_fields(c, sp, a.spool);
 		printf("receiving:\n");
 	}
 	rc = spool_walk(sp, status_one, c);
@@ -399,6 +467,31 @@ int cmd_sat_status(struct cli *c, int argc, char **argv)
 		jw_obj_end(&c->w);
 	}
 	return rc < 0 ? cli_fail(rc, "sat status: %s", a.spool) : EXIT_DONE;
+}
+
+/* `ferry status`'s satellite spool section: one element. */
+int sat_status_room(struct cli *c, const char *store)
+{
+	AUTO_FREE char *dir = fs_join(store, "local/sat/spool");
+	struct spool *sp;
+	int rc;
+
+	if (!dir)
+		return -ENOMEM;
+	if (!fs_exists(dir))
+		return 0;
+	rc = spool_open(&sp, dir);
+	if (rc < 0)
+		return rc;
+	if (c->json)
+		jw_obj_begin(&c->w);
+	else
+		printf("  ");
+	room_fields(c, sp, dir);
+	if (c->json)
+		jw_obj_end(&c->w);
+	spool_free(sp);
+	return 0;
 }
 
 int sat_status_files(struct cli *c, const char *store)

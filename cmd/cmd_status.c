@@ -380,6 +380,9 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		if (spool && fs_exists(spool)) {
 			section(c, "satellite", "satellite (files being received):", false);
 			r = sat_status_files(c, root);
+			section(c, "satellite_spool", "satellite spool:", false);
+			if (r == 0)
+				r = sat_status_room(c, root);
 		}
 	}
 	disk(&s, root);

@@ -24,12 +24,14 @@ int cmd_sat(struct cli *c, int argc, char **argv); /* cmd/cmd_sat.c: send, recv 
 /* cmd/cmd_sat_recv.c, dispatched by cmd_sat(): */
 #define SAT_RECV_USAGE                                                                     \
 	"sat recv STORE --group ADDR:PORT [--spool DIR] [--drop DIR] [--iface IF] [--tsi N]\n" \
-	"             [--channel NAME]... [--sync-every S] [--exit-when-idle S | --until-installed]"
+	"             [--channel NAME]... [--sync-every S] [--exit-when-idle S | --until-installed]\n" \
+	"             [--spool-max SIZE]"
 #define SAT_STATUS_USAGE "sat status STORE [--spool DIR] [--drop DIR] [--json]"
 int cmd_sat_recv(struct cli *c, int argc, char **argv);
 int cmd_sat_status(struct cli *c, int argc, char **argv);
 /* For ferry status: per file of the satellite spool (STORE/local/sat/spool,
  * if the receiver ever ran; else nothing), symbols held and needed. */
 int sat_status_files(struct cli *c, const char *store);
+int sat_status_room(struct cli *c, const char *store);
 
 #endif

@@ -64,7 +64,7 @@ enum sat_entry_state sat_entry_initial(struct sat_recv *r, const struct flute_fd
 	return SAT_WAITING;
 }
 
-static void entry_close(struct sat_recv *r, struct sat_entry *e)
+void sat_entry_close(struct sat_recv *r, struct sat_entry *e)
 {
 	if (e->o) {
 		spool_object_free(e->o);
@@ -76,7 +76,7 @@ static void entry_close(struct sat_recv *r, struct sat_entry *e)
 void sat_entries_release(struct sat_recv *r)
 {
 	for (size_t i = 0; i < r->ne; i++)
-		entry_close(r, &r->e[i]);
+		sat_entry_close(r, &r->e[i]);
 	mem_free(r->e);
 	r->e = NULL;
 	r->ne = 0;
@@ -112,7 +112,7 @@ static int entry_open(struct sat_recv *r, struct sat_entry *e, const struct rq_o
 		if (have->symbol_size == oti->symbol_size &&
 		    have->source_blocks == oti->source_blocks && have->alignment == oti->alignment)
 			return 0;
-		entry_close(r, e); /* the sender changed parameters: another identity */
+		sat_entry_close(r, e); /* the sender changed parameters: another identity */
 	}
 	if (r->nopen >= SAT_RECV_OPEN_OBJECTS) {
 		struct sat_entry *lru = NULL;
@@ -121,7 +121,7 @@ static int entry_open(struct sat_recv *r, struct sat_entry *e, const struct rq_o
 			if (r->e[i].o && (!lru || r->e[i].used < lru->used))
 				lru = &r->e[i];
 		if (lru)
-			entry_close(r, lru);
+			sat_entry_close(r, lru);
 	}
 	memcpy(id.sha.b, e->f->sha256, 32);
 	id.oti = *oti;
@@ -129,6 +129,7 @@ static int entry_open(struct sat_recv *r, struct sat_entry *e, const struct rq_o
 	if (rc < 0)
 		return rc;
 	r->nopen++;
+	spool_object_info(e->o)->announced = true; /* e is in the table */
 	return spool_object_set_name(e->o, e->f->location);
 }
 
@@ -219,6 +220,37 @@ static int retry_deferred(struct sat_recv *r)
 	return placed;
 }
 
+/* Opens e's object for p's symbol once there is room for it (its folder
+ * if new, the symbol if it would be kept).  1 go on, 0 dropped. */
+static int room_for(struct sat_recv *r, struct sat_entry *e, const struct flute_packet *p)
+{
+	const struct rq_oti *have = e->o ? &spool_object_id(e->o)->oti : NULL;
+	struct sat_object_id id;
+	int rc;
+
+	if (!have || have->symbol_size != p->oti.symbol_size ||
+	    have->source_blocks != p->oti.source_blocks || have->alignment != p->oti.alignment) {
+		memcpy(id.sha.b, e->f->sha256, 32);
+		id.oti = p->oti;
+		if (rq_oti_check(&id.oti) == 0 && !spool_find(r->sp, &id)) {
+			if (have)
+				sat_entry_close(r, e); /* another identity: not its own */
+			if (!sat_room_admit(r, spool_object_need(&p->oti) + strlen(e->f->location)))
+				return 0;
+			rc = sat_room_make(r, e,
+					   spool_new_object_cost(&p->oti) + strlen(e->f->location));
+			if (rc <= 0)
+				return rc;
+		}
+	}
+	rc = entry_open(r, e, &p->oti);
+	if (rc < 0)
+		return rc;
+	if (!spool_object_wants(e->o, p->sbn, p->esi))
+		return 1; /* spool_object_add() counts it */
+	return sat_room_make(r, e, spool_object_add_cost(e->o, p->sbn));
+}
+
 static int content_packet(struct sat_recv *r, const struct flute_packet *p)
 {
 	struct sat_entry *e = entry_find(r, p->toi);
@@ -240,8 +272,8 @@ static int content_packet(struct sat_recv *r, const struct flute_packet *p)
 		r->st.bad++;
 		return 0;
 	}
-	rc = entry_open(r, e, &p->oti);
-	if (rc < 0)
+	rc = room_for(r, e, p);
+	if (rc <= 0)
 		return rc;
 	e->used = ++r->tick;
 	rc = spool_object_add(e->o, p->sbn, p->esi, p->symbol, p->oti.symbol_size);
@@ -281,12 +313,19 @@ int sat_recv_packet(struct sat_recv *r, const void *buf, size_t len)
 		return 0;
 	}
 	if (p.toi == FLUTE_FDT_TOI) {
-		rc = sat_fdt_packet(r, &p);
+		rc = 0;
+		if (r->heard_content) {
+			r->heard_content = false;
+			rc = sat_room_round(r);
+		}
+		if (rc == 0)
+			rc = sat_fdt_packet(r, &p);
 		for (size_t i = 0; rc == 0 && i < r->ne; i++)
 			if (r->e[i].state == SAT_EMPTY)
 				rc = place_empty(r, &r->e[i]);
 		return rc;
 	}
+	r->heard_content = true;
 	rc = content_packet(r, &p);
 	if (rc <= 0)
 		return rc;
@@ -325,8 +364,10 @@ int sat_recv_new(struct sat_recv **out, const struct sat_recv_opts *o)
 	rc = r->drop ? spool_open(&r->sp, o->spool_dir) : -ENOMEM;
 	if (rc == 0)
 		rc = fs_mkdir_p(o->drop_dir, 0755);
-	if (rc == 0)
+	if (rc == 0) {
+		sat_room_load(r);
 		rc = load_saved_fdt(r);
+	}
 	if (rc < 0) {
 		sat_recv_free(r);
 		return err_keep(rc, "satellite receiver: %s", strerror(-rc));

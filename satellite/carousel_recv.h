@@ -40,6 +40,12 @@
 #include "manifests/sshkey.h"
 
 #define SAT_RECV_OPEN_OBJECTS 64u
+/* The spool's default cap (--spool-max): 32 recommended packs
+ * (LIMIT_PACK_DEFAULT_BYTES), small beside a school box's disk. */
+#define SAT_RECV_DEFAULT_SPOOL_MAX (2ull << 30)
+/* An object no file table lists is deleted after this many file-table
+ * rounds heard without it (carousel_recv_room.c). */
+#define SAT_RECV_DEFAULT_STALE_ROUNDS 256u
 #define SAT_RECV_DEFAULT_TSI 0u  /* the session `ferry sat send` uses by default */
 
 struct sat_recv_opts {
@@ -52,6 +58,8 @@ struct sat_recv_opts {
 	 * new file table); never per packet.  May be NULL. */
 	void (*log)(const char *line, void *ctx);
 	void *ctx;
+	uint64_t spool_max;             /* bytes; 0: SAT_RECV_DEFAULT_SPOOL_MAX */
+	uint32_t stale_rounds;          /* 0: SAT_RECV_DEFAULT_STALE_ROUNDS */
 };
 
 struct sat_recv_stats {
@@ -65,6 +73,13 @@ struct sat_recv_stats {
 	uint64_t placed;       /* files placed in the drop */
 	uint64_t hash_bad;     /* decoded objects that did not hash right */
 	uint64_t refused;      /* decoded objects the checks refused */
+	uint64_t fdt_rounds;   /* file-table rounds heard (see carousel_recv_room.c) */
+	/* The spool's room; these three are carried over from earlier runs
+	 * (SPOOL/room) so status shows them. */
+	uint64_t evicted;      /* objects evicted to make room */
+	uint64_t stale;        /* objects deleted as no longer announced */
+	uint64_t dropped;      /* symbols dropped: no room, nothing evictable */
+	uint64_t spool_peak;   /* most bytes the spool held in this run */
 };
 
 struct sat_recv;
@@ -85,6 +100,22 @@ const struct sat_recv_stats *sat_recv_stats(const struct sat_recv *r);
 
 /* Files the current FDT lists, and how many of them are in the drop. */
 void sat_recv_files(const struct sat_recv *r, size_t *listed, size_t *placed);
+
+/* ---- the spool's room (carousel_recv_room.c) ---- */
+
+/* The spool's cap and what it holds now, in bytes. */
+void sat_recv_room(const struct sat_recv *r, uint64_t *used, uint64_t *cap);
+
+/* Writes SPOOL/room (cap and the carried-over counters) if they changed
+ * since the last save.  The command calls it now and then and on exit. */
+int sat_recv_save_room(struct sat_recv *r) FERRY_MUST_USE;
+
+/* What SPOOL/room says (zeros if missing or unreadable: it is only for
+ * status). */
+struct sat_room_saved {
+	uint64_t cap, evicted, stale, dropped;
+};
+void sat_room_read(struct sat_room_saved *out, const char *spool_dir);
 
 /* ---- the network (carousel_recv_net.c) ---- */
 

@@ -158,6 +158,7 @@ static int build_entries(struct sat_recv *r)
 	}
 	r->ne = r->fdt.n;
 	qsort(r->e, r->ne, sizeof(*r->e), by_toi);
+	sat_room_mark(r);
 	sat_log(r, "file table: %zu files, %zu already in the drop", r->ne, placed);
 	return 0;
 }

@@ -12,6 +12,7 @@
 
 #define SAT_FDT_FILE "fdt.xml"      /* the last file table, in the spool */
 #define SAT_PLACED_DIR "placed"     /* <sha hex>-<length>: placed in the drop */
+#define SAT_ROOM_FILE "room"        /* cap and counters, for status */
 
 enum sat_entry_state {
 	SAT_WAITING,   /* being received */
@@ -53,6 +54,8 @@ struct sat_recv {
 	size_t ne;
 	size_t nopen;
 	uint64_t tick;
+	bool heard_content;             /* a content packet since the last FDT packet */
+	struct sat_room_saved saved;    /* what SPOOL/room holds */
 };
 
 void sat_log(struct sat_recv *r, const char *fmt, ...) FERRY_PRINTF(2, 3);
@@ -67,6 +70,24 @@ int sat_fdt_apply(struct sat_recv *r, const void *xml, size_t len, bool save) FE
 
 /* Closes every open spool object and forgets the entries. */
 void sat_entries_release(struct sat_recv *r);
+/* Closes e's spool object (its files stay). */
+void sat_entry_close(struct sat_recv *r, struct sat_entry *e);
+
+/* carousel_recv_room.c: marks which spooled objects the table in use
+ * lists (after every new table). */
+void sat_room_mark(struct sat_recv *r);
+/* A file-table round was heard: ages and deletes stale objects. */
+int sat_room_round(struct sat_recv *r) FERRY_MUST_USE;
+/* Makes need bytes of room for e (evicting other objects); 1 if there is
+ * room, 0 if not (the caller drops the symbol and counts it). */
+int sat_room_make(struct sat_recv *r, struct sat_entry *e, uint64_t need) FERRY_MUST_USE;
+/* Whether a new object of need bytes may start: the objects the table
+ * lists keep room for all they still need, so one starts only if it fits
+ * beside them whole (objects no table lists do not count: they go first). */
+bool sat_room_admit(struct sat_recv *r, uint64_t need);
+/* Loads SPOOL/room's counters into the stats. */
+void sat_room_load(struct sat_recv *r);
+
 /* The state an entry starts in (placed already? a location refused?). */
 enum sat_entry_state sat_entry_initial(struct sat_recv *r, const struct flute_fdt_file *f);
 

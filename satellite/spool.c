@@ -54,6 +54,11 @@ int spool_open(struct spool **out, const char *dir)
 		mem_free(sp);
 		return -ENOMEM;
 	}
+	r = spool_catalog_load(sp);
+	if (r < 0) {
+		spool_free(sp);
+		return r;
+	}
 	*out = sp;
 	return 0;
 }
@@ -62,6 +67,7 @@ void spool_free(struct spool *sp)
 {
 	if (!sp)
 		return;
+	spool_catalog_free(sp);
 	mem_free(sp->dir);
 	mem_free(sp);
 }
@@ -75,6 +81,8 @@ void spool_object_free(struct spool_object *o)
 {
 	if (!o)
 		return;
+	if (o->info)
+		o->info->open = false;
 	spool_object_close_fd(o);
 	for (uint32_t i = 0; o->blocks && i < o->nblocks; i++)
 		mem_free(o->blocks[i].esi);
@@ -140,6 +148,8 @@ int spool_object_open(struct spool_object **out, struct spool *sp,
 		r = fs_tmp_sweep(o->dir);
 	for (uint32_t i = 0; r == 0 && i < o->nblocks; i++)
 		r = spool_block_load(o, i, true);
+	if (r == 0)
+		r = spool_object_attach(o);
 	if (r < 0) {
 		spool_object_free(o);
 		return err_keep(r, "spool: %s: %s", sp->dir, strerror(-r));
@@ -163,7 +173,9 @@ int spool_object_set_name(struct spool_object *o, const char *name)
 		return 0;
 	}
 	buf_release(&old);
-	return fs_write_atomic(path, name, strlen(name));
+	r = fs_write_atomic(path, name, strlen(name));
+	spool_object_recount(o);
+	return r;
 }
 
 bool spool_object_complete(const struct spool_object *o)
@@ -205,6 +217,8 @@ static int clear_dir(const char *path)
 
 int spool_object_reset(struct spool_object *o)
 {
+	int r;
+
 	spool_object_close_fd(o);
 	for (uint32_t i = 0; i < o->nblocks; i++) {
 		struct spool_block *b = &o->blocks[i];
@@ -214,7 +228,9 @@ int spool_object_reset(struct spool_object *o)
 		b->nesi = b->cap = b->tried_at = 0;
 		b->done = false;
 	}
-	return clear_dir(o->dir);
+	r = clear_dir(o->dir);
+	spool_object_recount(o);
+	return r;
 }
 
 int spool_object_remove(struct spool_object *o)
@@ -224,11 +240,11 @@ int spool_object_remove(struct spool_object *o)
 	if (!o)
 		return 0;
 	spool_object_close_fd(o);
-	r = clear_dir(o->dir);
-	if (r == 0 && rmdir(o->dir) < 0)
-		r = -errno;
-	if (r == 0)
-		r = fs_fsync_dir(o->sp->dir);
+	r = spool_dir_remove(o->sp, o->dir);
+	if (r == 0 && o->info) {
+		spool_catalog_drop(o->sp, o->info);
+		o->info = NULL;
+	}
 	spool_object_free(o);
 	return r;
 }

@@ -23,6 +23,16 @@
  *     if (spool_object_complete(o)) spool_object_assemble(o, fd);
  *     spool_object_remove(o) once the file is placed; spool_free(sp).
  *
+ * Room (spool_room.c): the spool counts the bytes its object folders hold
+ * (every file it writes, plus SPOOL_OBJECT_OVERHEAD per folder for the
+ * folder itself) and keeps that count, per object, in a
+ * catalog built on open from the files' sizes.  It enforces no cap itself:
+ * the receiver asks spool_object_add_cost() before adding a symbol and
+ * evicts whole objects (spool_evict()) to make room.  An eviction renames
+ * the folder to .gone-<name> first, then deletes it: a kill at any point
+ * leaves either the whole object or a .gone- folder, which the next
+ * spool_open() deletes.
+ *
  * Everything in the spool is treated as hostile on open (it is read back
  * from a disk that lost power): sizes are bounded, bad files discarded.
  * Errors: -EBADMSG for bytes that break the format or a hash, -EINVAL for
@@ -121,5 +131,54 @@ void spool_object_progress(struct spool_progress *out, const struct spool_object
 typedef int (*spool_walk_fn)(const struct sat_object_id *id, const char *name,
 			     const struct spool_progress *p, void *ctx);
 int spool_walk(struct spool *sp, spool_walk_fn fn, void *ctx) FERRY_MUST_USE;
+
+/* ---- room: the catalog of objects and their bytes (spool_room.c) ---- */
+
+/* Counted per object folder beside its files: the folder's own block (a
+ * file system gives a folder at least one 4 KiB block). */
+#define SPOOL_OBJECT_OVERHEAD 4096u
+
+/* One object in the spool, open or not. */
+struct spool_info {
+	struct sat_object_id id;
+	uint64_t bytes;       /* its files + SPOOL_OBJECT_OVERHEAD */
+	uint64_t held, needed; /* as in struct spool_progress */
+	uint64_t need;        /* spool_object_need() of its OTI */
+	bool open;            /* a struct spool_object has it open */
+	/* The receiver's bookkeeping, in memory only (fresh on every open):
+	 * whether the file table in use lists the object, and how many file
+	 * tables have been heard since one last did. */
+	bool announced;
+	uint32_t unseen;
+};
+
+/* Bytes the spool's object folders hold, as counted. */
+uint64_t spool_used(const struct spool *sp);
+/* Objects in the catalog, and the i-th (0 <= i < count; the order changes
+ * on eviction). */
+size_t spool_count(const struct spool *sp);
+struct spool_info *spool_info_at(struct spool *sp, size_t i);
+/* The catalog entry of id, or NULL if the spool holds nothing for it. */
+struct spool_info *spool_find(struct spool *sp, const struct sat_object_id *id);
+/* The open object's catalog entry. */
+struct spool_info *spool_object_info(struct spool_object *o);
+
+/* Whether spool_object_add(o, sbn, esi, ...) would keep the symbol. */
+bool spool_object_wants(const struct spool_object *o, uint32_t sbn, uint32_t esi);
+/* Bytes that keeping one more symbol in block sbn takes at most (a record,
+ * the file's header if the block has no file yet, and the decoded block
+ * if the symbol lets it decode: that is written before the symbols go). */
+uint64_t spool_object_add_cost(const struct spool_object *o, uint32_t sbn);
+/* Bytes a new object takes before its first symbol. */
+uint64_t spool_new_object_cost(const struct rq_oti *oti);
+/* Most bytes an object takes on its way to complete, as long as no block
+ * holds more than K + 2 symbols (a decode fails that rarely): per block
+ * its header and K + 2 records, the largest block once more (decoded while
+ * its symbols are still there), and the folder.  Not counting the name. */
+uint64_t spool_object_need(const struct rq_oti *oti);
+
+/* Deletes the catalog's i-th object (crash-safe, see above).  -EBUSY if it
+ * is open: close it first. */
+int spool_evict(struct spool *sp, size_t i) FERRY_MUST_USE;
 
 #endif

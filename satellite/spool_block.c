@@ -216,6 +216,7 @@ static int open_sym(struct spool_object *o, uint32_t sbn)
 			(void)unlink(path);
 			return err_set(r, "spool: %s: %s", path, strerror(-r));
 		}
+		spool_object_grow(o, SPOOL_HEADER_LEN, 0);
 	}
 	o->fd = fd;
 	o->fd_sbn = sbn;
@@ -256,6 +257,7 @@ int spool_object_add(struct spool_object *o, uint32_t sbn, uint32_t esi, const v
 		spool_object_close_fd(o);
 		return err_set(r, "spool: block %u: %s", sbn, strerror(-r));
 	}
+	spool_object_grow(o, SPOOL_RECORD_OVERHEAD + t, b->nesi < b->k);
 	r = esi_insert(b, esi, pos);
 	return r < 0 ? r : 1;
 }
@@ -319,6 +321,7 @@ int spool_object_decode_block(struct spool_object *o, uint32_t sbn)
 		mem_free(b->esi);
 		b->esi = NULL;
 		b->nesi = b->cap = b->tried_at = 0;
+		spool_object_recount(o);
 		return -EAGAIN;
 	}
 	if (r == -EAGAIN)
@@ -333,5 +336,6 @@ int spool_object_decode_block(struct spool_object *o, uint32_t sbn)
 	mem_free(b->esi);
 	b->esi = NULL;
 	b->nesi = b->cap = 0;
+	spool_object_recount(o);
 	return 0;
 }

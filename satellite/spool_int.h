@@ -13,6 +13,9 @@
 
 struct spool {
 	char *dir;
+	struct spool_info **cat; /* every object folder, see spool_room.c */
+	size_t ncat, capcat;
+	uint64_t used;           /* sum of cat[i]->bytes */
 };
 
 struct spool_block {
@@ -33,6 +36,7 @@ struct spool_object {
 	uint32_t nblocks;
 	int fd;                    /* open .sym of block fd_sbn, or -1 */
 	uint32_t fd_sbn;
+	struct spool_info *info;   /* in sp->cat */
 };
 
 /* Most symbols a block keeps. */
@@ -57,5 +61,21 @@ typedef int (*spool_record_fn)(uint32_t esi, const uint8_t *sym, void *ctx);
 int spool_block_scan(const struct spool_object *o, uint32_t sbn, uint64_t *good_end,
 		     spool_record_fn fn, void *ctx) FERRY_MUST_USE;
 void spool_object_close_fd(struct spool_object *o);
+
+/* ---- spool_room.c ---- */
+/* Builds the catalog from the folders on disk; deletes .gone- leftovers. */
+int spool_catalog_load(struct spool *sp) FERRY_MUST_USE;
+void spool_catalog_free(struct spool *sp);
+/* Attaches o to its catalog entry (created if new) and marks it open. */
+int spool_object_attach(struct spool_object *o) FERRY_MUST_USE;
+/* Sets o's entry from its files' sizes and its blocks' progress. */
+void spool_object_recount(struct spool_object *o);
+/* Adds n bytes (and held symbols) to o's entry. */
+void spool_object_grow(struct spool_object *o, uint64_t bytes, uint64_t held);
+/* Forgets o's entry (its folder is gone). */
+void spool_catalog_drop(struct spool *sp, struct spool_info *info);
+/* Deletes folder dir: renamed to .gone-<name>, emptied, removed. */
+int spool_dir_remove(struct spool *sp, const char *dir) FERRY_MUST_USE;
+#define SPOOL_GONE_PREFIX ".gone-"
 
 #endif

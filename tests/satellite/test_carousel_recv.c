@@ -10,6 +10,13 @@
  * absurd packets, a forged table entry whose hash does not match, a pack
  * whose name is not its hash, a head signed by an untrusted key, a path
  * outside the repository layout — counted, never placed, never a crash.
+ * The spool's room (carousel_recv_room.c): under a small cap, symbols of a
+ * new file are dropped while the spool is full of files further along; a
+ * file further along evicts one holding less; an object the table no
+ * longer lists goes first; the cap is checked after every packet; packs
+ * that together exceed the cap all arrive, file by file; an unlisted
+ * object is deleted after the set number of file-table rounds and not
+ * before, a restart starting its count over.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +31,7 @@
 #include "manifests/sshsig.h"
 #include "satellite/carousel_recv.h"
 #include "satellite/flute.h"
+#include "satellite/spool.h"
 #include "tests/harness.h"
 
 #define TSI 7u
@@ -123,9 +131,13 @@ static void repo_free(struct repo *r)
 		buf_release(&r->f[i].data);
 }
 
-/* The packets of one object: every ESI below esi_end of every block. */
-static void feed_object(struct sat_recv *rx, uint32_t toi, const void *data, size_t len,
-			uint32_t instance, uint32_t esi_end, unsigned loss_pct)
+/* When set, every packet fed is followed by a check that the spool is
+ * within its cap. */
+static bool check_cap;
+
+/* The packets of one object: ESIs esi_lo .. esi_end - 1 of every block. */
+static void feed_range(struct sat_recv *rx, uint32_t toi, const void *data, size_t len,
+		       uint32_t instance, uint32_t esi_lo, uint32_t esi_end, unsigned loss_pct)
 {
 	struct flute_packet p = { .tsi = TSI, .toi = toi, .fdt_instance = instance };
 	uint8_t sym[T], pkt[FLUTE_PACKET_MAX];
@@ -138,7 +150,7 @@ static void feed_object(struct sat_recv *rx, uint32_t toi, const void *data, siz
 		CHECK_OK(rq_oti_block(&b, &p.oti, s));
 		CHECK_OK(rq_encoder_new(&enc, (const uint8_t *)data + b.offset, b.length,
 					b.source_symbols, T));
-		for (uint32_t esi = 0; esi < esi_end; esi++) {
+		for (uint32_t esi = esi_lo; esi < esi_end; esi++) {
 			if (rng() % 100 < loss_pct)
 				continue;
 			CHECK_OK(rq_encoder_symbol(sym, enc, esi));
@@ -147,25 +159,46 @@ static void feed_object(struct sat_recv *rx, uint32_t toi, const void *data, siz
 			p.symbol = sym;
 			CHECK_OK(flute_packet_encode(pkt, sizeof(pkt), &n, &p));
 			CHECK(sat_recv_packet(rx, pkt, n) >= 0);
+			if (check_cap) {
+				uint64_t used, cap;
+
+				sat_recv_room(rx, &used, &cap);
+				CHECK_MSG(used <= cap, "spool %llu bytes over its cap %llu",
+					  (unsigned long long)used, (unsigned long long)cap);
+			}
 		}
 		rq_encoder_free(enc);
 	}
 }
 
-static void feed_fdt(struct sat_recv *rx, const struct repo *r, uint32_t instance)
+static void feed_object(struct sat_recv *rx, uint32_t toi, const void *data, size_t len,
+			uint32_t instance, uint32_t esi_end, unsigned loss_pct)
+{
+	feed_range(rx, toi, data, len, instance, 0, esi_end, loss_pct);
+}
+
+/* A table listing the files whose bit is set in mask (TOI = index + 1). */
+static void feed_fdt_mask(struct sat_recv *rx, const struct repo *r, uint32_t instance,
+			  unsigned mask)
 {
 	struct flute_fdt fdt;
 	struct buf xml;
 
 	flute_fdt_init(&fdt);
 	for (size_t i = 0; i < r->n; i++)
-		CHECK_OK(flute_fdt_add(&fdt, (uint32_t)i + 1, r->f[i].location, r->f[i].data.len,
+		if (mask & (1u << i))
+			CHECK_OK(flute_fdt_add(&fdt, (uint32_t)i + 1, r->f[i].location, r->f[i].data.len,
 				       r->f[i].sha));
 	buf_init(&xml, FLUTE_FDT_MAX_BYTES);
 	CHECK_OK(flute_fdt_write(&xml, &fdt));
 	feed_object(rx, 0, xml.data, xml.len, instance, 200, 0);
 	buf_release(&xml);
 	flute_fdt_release(&fdt);
+}
+
+static void feed_fdt(struct sat_recv *rx, const struct repo *r, uint32_t instance)
+{
+	feed_fdt_mask(rx, r, instance, ~0u);
 }
 
 static char *fresh(const char *name)
@@ -197,13 +230,174 @@ static void on_log(const char *line, void *ctx)
 	printf("# %s\n", line);
 }
 
-static void open_rx(struct sat_recv **rx, const char *base, const struct ssh_pubkey *key)
+static void open_rx_room(struct sat_recv **rx, const char *base, const struct ssh_pubkey *key,
+			 uint64_t spool_max, uint32_t stale_rounds)
 {
 	AUTO_FREE char *spool = fs_join(base, "spool"), *drop = fs_join(base, "drop");
 	struct sat_recv_opts o = { .spool_dir = spool, .drop_dir = drop, .tsi = TSI,
-				   .keys = key, .nkeys = 1, .log = on_log };
+				   .keys = key, .nkeys = 1, .log = on_log,
+				   .spool_max = spool_max, .stale_rounds = stale_rounds };
 
 	CHECK_OK(sat_recv_new(rx, &o));
+}
+
+static void open_rx(struct sat_recv **rx, const char *base, const struct ssh_pubkey *key)
+{
+	open_rx_room(rx, base, key, 0, 0);
+}
+
+/* Whether the spool under base holds a folder for file f. */
+static bool spooled(const char *base, const struct file *f)
+{
+	char name[SPOOL_ID_NAME_LEN + 1], rel[SPOOL_ID_NAME_LEN + 16];
+	struct sat_object_id id;
+	AUTO_FREE char *path = NULL;
+
+	memcpy(id.sha.b, f->sha, 32);
+	CHECK_OK(rq_oti_for(&id.oti, f->data.len, T, MAXK));
+	spool_id_name(name, &id);
+	snprintf(rel, sizeof(rel), "spool/%s", name);
+	path = fs_join(base, rel);
+	return fs_exists(path);
+}
+
+static uint64_t spool_bytes(struct sat_recv *rx)
+{
+	uint64_t used, cap;
+
+	sat_recv_room(rx, &used, &cap);
+	return used;
+}
+
+/* Four packs, A B C D, of 40000 bytes (157 symbols each). */
+static void make_packs(struct repo *r)
+{
+	struct ssh_privkey k;
+
+	memset(r, 0, sizeof(*r));
+	key_from_seed(&k, &r->pub, 0x42);
+	for (int i = 0; i < 4; i++)
+		add_pack(r, 40000);
+}
+
+static void test_room_eviction_order(void)
+{
+	AUTO_FREE char *base = fresh("room"), *drop = fs_join(base, "drop");
+	const struct sat_recv_stats *st;
+	struct sat_recv *rx;
+	struct repo r;
+	uint64_t filled;
+	bool all;
+
+	make_packs(&r);
+	open_rx(&rx, base, &r.pub);
+	feed_fdt(rx, &r, 1);
+	feed_object(rx, 1, r.f[0].data.data, r.f[0].data.len, 0, 20, 0); /* A: half */
+	feed_object(rx, 2, r.f[1].data.data, r.f[1].data.len, 0, 10, 0); /* B: a quarter */
+	filled = spool_bytes(rx);
+	sat_recv_free(rx);
+	/* A cap 1000 bytes above that: no room for a new file's folder. */
+	check_cap = true;
+	open_rx_room(&rx, base, &r.pub, filled + 1000, 0);
+	st = sat_recv_stats(rx);
+	CHECK_EQ_U(spool_bytes(rx), filled);
+	feed_object(rx, 3, r.f[2].data.data, r.f[2].data.len, 0, 20, 0);
+	CHECK(!spooled(base, &r.f[2]));
+	CHECK(st->dropped > 0);
+	CHECK_EQ_U(st->evicted, 0);
+	CHECK(spooled(base, &r.f[0]) && spooled(base, &r.f[1]));
+	/* A, further along, grows: B (holding less) is evicted for it. */
+	feed_range(rx, 1, r.f[0].data.data, r.f[0].data.len, 0, 20, 25, 0);
+	CHECK_EQ_U(st->evicted, 1);
+	CHECK(!spooled(base, &r.f[1]) && spooled(base, &r.f[0]));
+	/* A new table without A; a cap with room for one pack whole (its
+	 * need, about 55 KB) beside nothing else listed: C starts, and when it
+	 * needs A's room, A goes though it holds more than C. */
+	feed_fdt_mask(rx, &r, 2, 0xe);
+	sat_recv_free(rx);
+	open_rx_room(&rx, base, &r.pub, 60000, 0);
+	st = sat_recv_stats(rx);
+	feed_object(rx, 3, r.f[2].data.data, r.f[2].data.len, 0, 10, 0);
+	CHECK(spooled(base, &r.f[0]) && spooled(base, &r.f[2]));
+	CHECK_EQ_U(st->evicted, 0);
+	feed_object(rx, 3, r.f[2].data.data, r.f[2].data.len, 0, 30, 0);
+	CHECK_EQ_U(st->evicted, 1);
+	CHECK(!spooled(base, &r.f[0]) && spooled(base, &r.f[2]));
+	/* D may not start beside C: C keeps room for all it needs. */
+	feed_object(rx, 4, r.f[3].data.data, r.f[3].data.len, 0, 10, 0);
+	CHECK(!spooled(base, &r.f[3]));
+	CHECK(st->dropped > 0);
+	sat_recv_free(rx);
+	/* Room for one pack and a bit: B, C and D, sent turn by turn, all
+	 * arrive, file by file, and the spool never passes its cap. */
+	open_rx_room(&rx, base, &r.pub, 60000, 0);
+	st = sat_recv_stats(rx);
+	all = false;
+	for (uint32_t pass = 0; pass < 30 && !all; pass++) {
+		all = true;
+		for (size_t i = 1; i < 4; i++) {
+			feed_range(rx, (uint32_t)i + 1, r.f[i].data.data, r.f[i].data.len, 0,
+				   pass * 20, pass * 20 + 20, 0);
+			all &= in_drop(drop, &r.f[i]);
+		}
+	}
+	for (size_t i = 1; i < 4; i++)
+		CHECK_MSG(in_drop(drop, &r.f[i]), "%s not placed", r.f[i].location);
+	CHECK(st->dropped > 0); /* the cap did bite */
+	CHECK(st->spool_peak <= 60000);
+	CHECK_EQ_U(spool_bytes(rx), 0);
+	check_cap = false;
+	sat_recv_free(rx);
+	repo_free(&r);
+}
+
+static void test_room_stale(void)
+{
+	AUTO_FREE char *base = fresh("stale");
+	const struct sat_recv_stats *st;
+	struct sat_recv *rx;
+	struct repo r;
+	uint64_t rounds;
+
+	make_packs(&r);
+	open_rx_room(&rx, base, &r.pub, 0, 3);
+	st = sat_recv_stats(rx);
+	feed_fdt_mask(rx, &r, 1, 0x3);
+	feed_object(rx, 1, r.f[0].data.data, r.f[0].data.len, 0, 10, 0);
+	feed_object(rx, 2, r.f[1].data.data, r.f[1].data.len, 0, 5, 0);
+	/* The next release drops A; its table (one round) comes twice. */
+	rounds = st->fdt_rounds;
+	feed_fdt_mask(rx, &r, 2, 0x2);
+	feed_fdt_mask(rx, &r, 2, 0x2); /* no content in between: no round */
+	CHECK_EQ_U(st->fdt_rounds, rounds + 1);
+	for (uint32_t i = 0; i < 2; i++) { /* A ages 1, 2 */
+		feed_range(rx, 2, r.f[1].data.data, r.f[1].data.len, 0, 5 + i, 6 + i, 0);
+		feed_fdt_mask(rx, &r, 2, 0x2);
+	}
+	CHECK(spooled(base, &r.f[0]));
+	CHECK_EQ_U(st->stale, 0);
+	/* A power cut: the count starts over. */
+	sat_recv_free(rx);
+	open_rx_room(&rx, base, &r.pub, 0, 3);
+	st = sat_recv_stats(rx);
+	for (uint32_t i = 0; i < 2; i++) {
+		feed_range(rx, 2, r.f[1].data.data, r.f[1].data.len, 0, 7 + i, 8 + i, 0);
+		feed_fdt_mask(rx, &r, 2, 0x2);
+	}
+	CHECK(spooled(base, &r.f[0]));
+	feed_range(rx, 2, r.f[1].data.data, r.f[1].data.len, 0, 9, 10, 0);
+	feed_fdt_mask(rx, &r, 2, 0x2); /* the third round heard without A */
+	CHECK(!spooled(base, &r.f[0]));
+	CHECK_EQ_U(st->stale, 1);
+	/* B, listed, never ages however many rounds go by. */
+	for (uint32_t i = 0; i < 6; i++) {
+		feed_range(rx, 2, r.f[1].data.data, r.f[1].data.len, 0, 10 + i, 11 + i, 0);
+		feed_fdt_mask(rx, &r, 2, 0x2);
+	}
+	CHECK(spooled(base, &r.f[1]));
+	CHECK_EQ_U(st->stale, 1);
+	sat_recv_free(rx);
+	repo_free(&r);
 }
 
 static void test_lossy_with_restart(void)
@@ -342,5 +536,9 @@ int main(void)
 		{ "hostile packets and a lying file table", test_hostile },
 		{ "ferry.json waits for its signature, across a restart",
 		  test_config_waits_for_signature },
+		{ "spool cap: drop, evict the least held, unlisted first, complete file by file",
+		  test_room_eviction_order },
+		{ "spool: an unlisted object deleted after N table rounds, a restart counts afresh",
+		  test_room_stale },
 		{ 0 } });
 }

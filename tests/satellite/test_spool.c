@@ -6,6 +6,11 @@
  * the per-block cap; a torn tail cut at every byte offset and a flipped
  * byte inside a record; a decode that does not hash right (nothing is
  * returned and the object starts over); and the walk that status uses.
+ * Room (spool_room.c): the counted bytes equal the files' sizes (plus the
+ * per-folder overhead) after appends, decodes, a reopen and removals; an
+ * open object cannot be evicted; a kill in the middle of an eviction (a
+ * .gone- folder half emptied, or an object folder missing some files)
+ * leaves a spool that opens cleanly with the right count.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -333,6 +338,167 @@ static void test_walk(void)
 	obj_free(&o);
 }
 
+/* What the object folders of dir really hold: file sizes plus
+ * SPOOL_OBJECT_OVERHEAD per folder whose name is an identity. */
+static uint64_t disk_bytes(const char *dir, size_t *folders)
+{
+	char cmd[4400], line[256];
+	uint64_t total = 0;
+	FILE *f;
+
+	*folders = 0;
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && for d in *-*; do [ -d \"$d\" ] || continue; echo D; "
+		 "find \"$d\" -type f -printf 'F %%s\\n'; done",
+		 dir);
+	f = popen(cmd, "r");
+	CHECK(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (line[0] == 'D') {
+			(*folders)++;
+			total += SPOOL_OBJECT_OVERHEAD;
+		} else if (line[0] == 'F') {
+			total += strtoull(line + 2, NULL, 10);
+		}
+	}
+	pclose(f);
+	return total;
+}
+
+static void check_count(struct spool *sp, const char *dir, size_t objects)
+{
+	size_t folders;
+	uint64_t disk = disk_bytes(dir, &folders);
+
+	CHECK_EQ_U(folders, objects);
+	CHECK_EQ_U(spool_count(sp), objects);
+	CHECK_EQ_U(spool_used(sp), disk);
+}
+
+static void test_room_accounting(void)
+{
+	AUTO_FREE char *dir = fresh_dir("room");
+	struct spool *sp;
+	struct spool_object *a, *b;
+	struct spool_progress p;
+	struct obj oa, ob;
+	uint64_t before;
+
+	obj_make(&oa, 5000, 40); /* 79 symbols: 2 blocks */
+	obj_make(&ob, 3000, 64);
+	CHECK_OK(spool_open(&sp, dir));
+	check_count(sp, dir, 0);
+	CHECK_EQ_U(spool_used(sp), 0);
+	CHECK_OK(spool_object_open(&a, sp, &oa.id));
+	CHECK_OK(spool_object_set_name(a, "packs/aa/a.pack"));
+	check_count(sp, dir, 1);
+	/* Each kept symbol costs what add_cost said, no more. */
+	for (uint32_t esi = 0; esi < 30; esi++) {
+		uint64_t cost = spool_object_add_cost(a, 0);
+
+		before = spool_used(sp);
+		CHECK(spool_object_wants(a, 0, esi));
+		CHECK_EQ_I(add(a, &oa, 0, esi), 1);
+		CHECK(spool_used(sp) - before <= cost);
+		CHECK(!spool_object_wants(a, 0, esi)); /* a duplicate now */
+	}
+	check_count(sp, dir, 1);
+	spool_object_progress(&p, a);
+	CHECK_EQ_U(spool_object_info(a)->held, p.held);
+	CHECK(p.held >= 20);
+	CHECK_OK(spool_object_open(&b, sp, &ob.id));
+	for (uint32_t esi = 0; esi < 10; esi++)
+		CHECK_EQ_I(add(b, &ob, 0, esi), 1);
+	check_count(sp, dir, 2);
+	/* Decoding block 0 of a: its symbols go, its bytes come. */
+	for (uint32_t esi = 30; esi < 60; esi++)
+		CHECK(add(a, &oa, 0, esi) >= 0);
+	CHECK(spool_object_block_ready(a, 0));
+	CHECK_OK(spool_object_decode_block(a, 0));
+	check_count(sp, dir, 2);
+	spool_object_progress(&p, a);
+	CHECK_EQ_U(spool_object_info(a)->held, p.held);
+	/* An open object cannot be evicted. */
+	for (size_t i = 0; i < spool_count(sp); i++)
+		CHECK_EQ_I(spool_evict(sp, i), -EBUSY);
+	spool_object_free(a);
+	spool_object_free(b);
+	/* Reopened: the catalog built from the sizes equals the live count. */
+	before = spool_used(sp);
+	spool_free(sp);
+	CHECK_OK(spool_open(&sp, dir));
+	CHECK_EQ_U(spool_used(sp), before);
+	CHECK_EQ_U(spool_find(sp, &oa.id)->held, p.held);
+	check_count(sp, dir, 2);
+	/* Evicting one leaves the other and a count that matches. */
+	for (size_t i = 0; i < spool_count(sp); i++)
+		if (spool_info_at(sp, i) == spool_find(sp, &ob.id))
+			CHECK_OK(spool_evict(sp, i));
+	CHECK(!spool_find(sp, &ob.id));
+	check_count(sp, dir, 1);
+	/* Removing the last: nothing counted. */
+	CHECK_OK(spool_object_open(&a, sp, &oa.id));
+	CHECK_OK(spool_object_remove(a));
+	check_count(sp, dir, 0);
+	CHECK_EQ_U(spool_used(sp), 0);
+	spool_free(sp);
+	obj_free(&oa);
+	obj_free(&ob);
+}
+
+/* A kill in the middle of an eviction, both ways it can look. */
+static void test_room_kill_mid_eviction(void)
+{
+	AUTO_FREE char *dir = fresh_dir("roomkill");
+	char na[SPOOL_ID_NAME_LEN + 1], nb[SPOOL_ID_NAME_LEN + 1], path[4300], cmd[9000];
+	struct spool *sp;
+	struct spool_object *a, *b;
+	struct obj oa, ob;
+
+	obj_make(&oa, 5000, 40);
+	obj_make(&ob, 5000, 40);
+	CHECK_OK(spool_open(&sp, dir));
+	CHECK_OK(spool_object_open(&a, sp, &oa.id));
+	CHECK_OK(spool_object_open(&b, sp, &ob.id));
+	CHECK_OK(spool_object_set_name(a, "packs/aa/a.pack"));
+	CHECK_OK(spool_object_set_name(b, "packs/bb/b.pack"));
+	for (uint32_t esi = 0; esi < 20; esi++) {
+		CHECK_EQ_I(add(a, &oa, 0, esi), 1);
+		CHECK_EQ_I(add(a, &oa, 1, esi), 1);
+		CHECK_EQ_I(add(b, &ob, 0, esi), 1);
+		CHECK_EQ_I(add(b, &ob, 1, esi), 1);
+	}
+	spool_object_free(a);
+	spool_object_free(b);
+	spool_free(sp);
+	spool_id_name(na, &oa.id);
+	spool_id_name(nb, &ob.id);
+	/* a: killed after the rename, with one file deleted; b: a folder
+	 * some files of which are gone (name, block 1). */
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && mv %s .gone-%s && rm .gone-%s/b000.sym && rm %s/name %s/b001.sym "
+		 "&& : > .gone-stray",
+		 dir, na, na, na, nb, nb);
+	CHECK(system(cmd) == 0);
+	CHECK_OK(spool_open(&sp, dir));
+	snprintf(path, sizeof(path), "%s/.gone-%s", dir, na);
+	CHECK(!fs_exists(path));
+	snprintf(path, sizeof(path), "%s/.gone-stray", dir);
+	CHECK(!fs_exists(path));
+	CHECK(!spool_find(sp, &oa.id));
+	CHECK(spool_find(sp, &ob.id));
+	CHECK_EQ_U(spool_find(sp, &ob.id)->held, 20);
+	check_count(sp, dir, 1);
+	/* b opens cleanly and still takes symbols. */
+	CHECK_OK(spool_object_open(&b, sp, &ob.id));
+	CHECK_EQ_I(add(b, &ob, 1, 0), 1);
+	check_count(sp, dir, 1);
+	spool_object_free(b);
+	spool_free(sp);
+	obj_free(&oa);
+	obj_free(&ob);
+}
+
 int main(void)
 {
 	return t_main((struct t_case[]){
@@ -342,5 +508,9 @@ int main(void)
 		{ "torn tail at every byte offset; a flipped byte", test_torn_tail_every_offset },
 		{ "a decode that does not hash right", test_hash_mismatch },
 		{ "walk for status", test_walk },
+		{ "room: bytes counted as on disk, through decode, reopen and eviction",
+		  test_room_accounting },
+		{ "room: a kill mid-eviction leaves a spool that opens cleanly",
+		  test_room_kill_mid_eviction },
 		{ 0 } });
 }
