@@ -469,25 +469,31 @@ int cmd_sat_status(struct cli *c, int argc, char **argv)
 	return rc < 0 ? cli_fail(rc, "sat status: %s", a.spool) : EXIT_DONE;
 }
 
+/* The store's default spool, for `ferry status`: *out NULL (and 0) when
+ * the store has none. */
+static int open_store_spool(struct spool **out, const char *store)
+{
+	AUTO_FREE char *dir = fs_join(store, "local/sat/spool");
+
+	*out = NULL;
+	if (!dir)
+		return -ENOMEM;
+	return fs_exists(dir) ? spool_open(out, dir) : 0;
+}
+
 /* `ferry status`'s satellite spool section: one element. */
 int sat_status_room(struct cli *c, const char *store)
 {
-	AUTO_FREE char *dir = fs_join(store, "local/sat/spool");
 	struct spool *sp;
-	int rc;
+	int rc = open_store_spool(&sp, store);
 
-	if (!dir)
-		return -ENOMEM;
-	if (!fs_exists(dir))
-		return 0;
-	rc = spool_open(&sp, dir);
-	if (rc < 0)
+	if (rc < 0 || !sp)
 		return rc;
 	if (c->json)
 		jw_obj_begin(&c->w);
 	else
 		printf("  ");
-	room_fields(c, sp, dir);
+	room_fields(c, sp, spool_dir(sp));
 	if (c->json)
 		jw_obj_end(&c->w);
 	spool_free(sp);
@@ -496,16 +502,10 @@ int sat_status_room(struct cli *c, const char *store)
 
 int sat_status_files(struct cli *c, const char *store)
 {
-	AUTO_FREE char *dir = fs_join(store, "local/sat/spool");
 	struct spool *sp;
-	int rc;
+	int rc = open_store_spool(&sp, store);
 
-	if (!dir)
-		return -ENOMEM;
-	if (!fs_exists(dir))
-		return 0;
-	rc = spool_open(&sp, dir);
-	if (rc < 0)
+	if (rc < 0 || !sp)
 		return rc;
 	rc = spool_walk(sp, status_one, c);
 	spool_free(sp);

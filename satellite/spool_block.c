@@ -72,7 +72,7 @@ static uint32_t record_crc(uint32_t esi, const uint8_t *sym, size_t t)
 }
 
 /* Position of esi in the sorted list, and whether it is there. */
-static bool esi_find(const struct spool_block *b, uint32_t esi, uint32_t *pos)
+bool spool_esi_find(const struct spool_block *b, uint32_t esi, uint32_t *pos)
 {
 	uint32_t lo = 0, hi = b->nesi;
 
@@ -152,7 +152,7 @@ static int load_one(uint32_t esi, const uint8_t *sym, void *ctx)
 	uint32_t pos;
 
 	(void)sym;
-	if (b->nesi >= spool_block_cap(b) || esi_find(b, esi, &pos))
+	if (b->nesi >= spool_block_cap(b) || spool_esi_find(b, esi, &pos))
 		return 0;
 	return esi_insert(b, esi, pos) < 0 ? -ENOMEM : 1;
 }
@@ -237,7 +237,7 @@ int spool_object_add(struct spool_object *o, uint32_t sbn, uint32_t esi, const v
 		return err_set(-EBADMSG, "spool: symbol %u/%u of %zu bytes does not fit the object",
 			       sbn, esi, len);
 	b = &o->blocks[sbn];
-	if (b->done || b->nesi >= spool_block_cap(b) || esi_find(b, esi, &pos))
+	if (b->done || b->nesi >= spool_block_cap(b) || spool_esi_find(b, esi, &pos))
 		return 0;
 	rec = mem_alloc(SPOOL_RECORD_OVERHEAD + t);
 	if (!rec)

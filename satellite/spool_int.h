@@ -45,6 +45,10 @@ static inline uint32_t spool_block_cap(const struct spool_block *b)
 	return b->k + LIMIT_RQ_EXTRA_SYMBOLS;
 }
 
+/* Whether block b holds symbol esi; *pos is where it is, or would go, in
+ * the sorted b->esi. */
+bool spool_esi_find(const struct spool_block *b, uint32_t esi, uint32_t *pos);
+
 uint32_t spool_crc32c(uint32_t crc, const void *p, size_t n);
 void spool_header_encode(uint8_t *out, const struct spool_object *o, uint32_t sbn);
 /* b<sbn>.sym / b<sbn>.dec under the object's folder; caller frees. */

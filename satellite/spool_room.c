@@ -169,23 +169,14 @@ int spool_object_attach(struct spool_object *o)
 bool spool_object_wants(const struct spool_object *o, uint32_t sbn, uint32_t esi)
 {
 	const struct spool_block *b;
-	uint32_t lo = 0, hi;
+	uint32_t pos;
 
 	if (sbn >= o->nblocks || esi > RQ_ESI_MAX)
 		return false;
 	b = &o->blocks[sbn];
 	if (b->done || b->nesi >= spool_block_cap(b))
 		return false;
-	hi = b->nesi;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (b->esi[mid] < esi)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return !(lo < b->nesi && b->esi[lo] == esi);
+	return !spool_esi_find(b, esi, &pos);
 }
 
 uint64_t spool_object_add_cost(const struct spool_object *o, uint32_t sbn)
